@@ -1,0 +1,111 @@
+// The graph domain: follow edges, follow requests, privacy, and who may see whose lists.
+import { encodeEvent } from "../platform/events.js";
+import { invalidField, notFound, permissionDenied } from "../platform/errors.js";
+import { type EdgeCursor, type EdgePage, type EdgeState, FOLLOWING, type GraphStore, NONE, REQUESTED } from "./store.js";
+
+export interface Relationship {
+  userId: string;
+  outgoing: EdgeState;
+  incoming: EdgeState;
+  targetPrivate: boolean;
+}
+
+/** Checks that a user exists (the identity service owns users). */
+export type UserExists = (userId: string) => Promise<boolean>;
+
+export class Graph {
+  constructor(
+    private readonly store: GraphStore,
+    private readonly userExists: UserExists,
+  ) {}
+
+  async follow(me: string, target: string): Promise<Relationship> {
+    if (me === target) throw invalidField("user_id", "you cannot follow yourself");
+    if (!(await this.userExists(target))) throw notFound(`user ${target}`);
+    const state = (await this.store.isPrivate(target)) ? REQUESTED : FOLLOWING;
+    await this.store.addEdge(me, target, state, Date.now(), (count) =>
+      state === FOLLOWING
+        ? encodeEvent("follows", me, { event: { case: "followed", value: { followerId: me, followeeId: target, followeeFollowerCount: BigInt(count) } } })
+        : encodeEvent("follows", me, { event: { case: "requested", value: { followerId: me, followeeId: target } } }),
+    );
+    return this.relationship(me, target);
+  }
+
+  async unfollow(me: string, target: string): Promise<Relationship> {
+    if (me === target) throw invalidField("user_id", "you cannot unfollow yourself");
+    await this.store.removeEdge(me, target, (count) => unfollowed(me, target, count));
+    return this.relationship(me, target);
+  }
+
+  async relationship(me: string, other: string): Promise<Relationship> {
+    const [outgoing, incoming, targetPrivate] = await Promise.all([
+      this.store.edge(me, other),
+      this.store.edge(other, me),
+      this.store.isPrivate(other),
+    ]);
+    return { userId: other, outgoing, incoming, targetPrivate };
+  }
+
+  /** A private account's lists are visible to itself, its approved followers and services. */
+  async checkVisible(viewer: string | null, owner: string): Promise<void> {
+    if (viewer === null || viewer === owner) return;
+    if ((await this.store.isPrivate(owner)) && (await this.store.edge(viewer, owner)) !== FOLLOWING) {
+      throw permissionDenied(`the account ${owner} is private`);
+    }
+  }
+
+  async followers(viewer: string | null, owner: string, limit: number, after: EdgeCursor | null): Promise<EdgePage> {
+    await this.checkVisible(viewer, owner);
+    return this.store.listIncoming(owner, FOLLOWING, limit, after);
+  }
+
+  async following(viewer: string | null, owner: string, limit: number, after: EdgeCursor | null, minFollowers: number): Promise<EdgePage> {
+    await this.checkVisible(viewer, owner);
+    return this.store.listOutgoing(owner, limit, after, minFollowers);
+  }
+
+  counts(userId: string) {
+    return this.store.counts(userId);
+  }
+
+  requests(me: string, limit: number, after: EdgeCursor | null): Promise<EdgePage> {
+    return this.store.listIncoming(me, REQUESTED, limit, after);
+  }
+
+  async approve(me: string, requester: string): Promise<void> {
+    const ok = await this.store.approve(requester, me, Date.now(), (count) =>
+      encodeEvent("follows", requester, { event: { case: "followed", value: { followerId: requester, followeeId: me, followeeFollowerCount: BigInt(count) } } }),
+    );
+    if (!ok && (await this.store.edge(requester, me)) !== FOLLOWING) throw notFound(`follow request from ${requester}`);
+  }
+
+  async reject(me: string, requester: string): Promise<void> {
+    if ((await this.store.edge(requester, me)) !== REQUESTED) throw notFound(`follow request from ${requester}`);
+    await this.store.removeEdge(requester, me, (count) => unfollowed(requester, me, count));
+  }
+
+  async removeFollower(me: string, follower: string): Promise<void> {
+    const was = await this.store.removeEdge(follower, me, (count) => unfollowed(follower, me, count));
+    if (was === NONE) return; // idempotent
+  }
+
+  isPrivate(userId: string): Promise<boolean> {
+    return this.store.isPrivate(userId);
+  }
+
+  async setPrivate(me: string, isPrivate: boolean): Promise<void> {
+    await this.store.setPrivate(
+      me,
+      isPrivate,
+      encodeEvent("follows", me, { event: { case: "privacyChanged", value: { userId: me, private: isPrivate } } }),
+      (followerId, count) =>
+        encodeEvent("follows", followerId, { event: { case: "followed", value: { followerId, followeeId: me, followeeFollowerCount: BigInt(count) } } }),
+    );
+  }
+}
+
+function unfollowed(follower: string, followee: string, count: number) {
+  return encodeEvent("follows", follower, {
+    event: { case: "unfollowed", value: { followerId: follower, followeeId: followee, followeeFollowerCount: BigInt(count) } },
+  });
+}

@@ -1,0 +1,159 @@
+// GraphStore on the embedded SQLite database.
+import type { EncodedEvent } from "../platform/events.js";
+import { col, type EmbeddedDb, type Row } from "../platform/sqlite.js";
+import { type EdgeCursor, type EdgePage, type EdgeState, type EventFor, FOLLOWING, type GraphStore, NONE, REQUESTED } from "./store.js";
+
+const MIGRATIONS = [
+  `CREATE TABLE graph_edges (
+     follower_id INTEGER NOT NULL, followee_id INTEGER NOT NULL, state INTEGER NOT NULL, create_time INTEGER NOT NULL,
+     PRIMARY KEY (follower_id, followee_id)) WITHOUT ROWID;
+   CREATE INDEX graph_edges_incoming ON graph_edges (followee_id, state, create_time DESC, follower_id DESC);
+   CREATE INDEX graph_edges_outgoing ON graph_edges (follower_id, state, create_time DESC, followee_id DESC);
+   CREATE TABLE graph_counts (user_id INTEGER PRIMARY KEY, followers INTEGER NOT NULL DEFAULT 0, following INTEGER NOT NULL DEFAULT 0);
+   CREATE TABLE graph_private (user_id INTEGER PRIMARY KEY);`,
+];
+
+export class SqliteGraphStore implements GraphStore {
+  constructor(private readonly db: EmbeddedDb) {
+    db.migrate("graph", MIGRATIONS);
+  }
+
+  async edge(followerId: string, followeeId: string): Promise<EdgeState> {
+    return this.edgeSync(followerId, followeeId);
+  }
+
+  async isPrivate(userId: string): Promise<boolean> {
+    return !!this.db.get("SELECT 1 FROM graph_private WHERE user_id = ?", BigInt(userId));
+  }
+
+  async addEdge(followerId: string, followeeId: string, state: EdgeState, now: number, event: EventFor): Promise<EdgeState> {
+    return this.db.tx(() => {
+      const existing = this.edgeSync(followerId, followeeId);
+      if (existing !== NONE) return existing;
+      this.db.run(
+        "INSERT INTO graph_edges (follower_id, followee_id, state, create_time) VALUES (?, ?, ?, ?)",
+        BigInt(followerId),
+        BigInt(followeeId),
+        state,
+        now,
+      );
+      const count = state === FOLLOWING ? this.bump(followerId, followeeId, 1) : this.followerCount(followeeId);
+      this.append(event(count));
+      return state;
+    });
+  }
+
+  async removeEdge(followerId: string, followeeId: string, event: EventFor): Promise<EdgeState> {
+    return this.db.tx(() => {
+      const existing = this.edgeSync(followerId, followeeId);
+      if (existing === NONE) return NONE;
+      this.db.run("DELETE FROM graph_edges WHERE follower_id = ? AND followee_id = ?", BigInt(followerId), BigInt(followeeId));
+      if (existing === FOLLOWING) this.append(event(this.bump(followerId, followeeId, -1)));
+      return existing;
+    });
+  }
+
+  async approve(followerId: string, followeeId: string, now: number, event: EventFor): Promise<boolean> {
+    return this.db.tx(() => this.approveSync(followerId, followeeId, now, event));
+  }
+
+  async listIncoming(userId: string, state: EdgeState, limit: number, after: EdgeCursor | null): Promise<EdgePage> {
+    const rows = this.db.all(
+      `SELECT follower_id AS id, create_time FROM graph_edges
+       WHERE followee_id = ? AND state = ? AND (create_time, follower_id) < (?, ?)
+       ORDER BY create_time DESC, follower_id DESC LIMIT ?`,
+      BigInt(userId),
+      state,
+      after?.t ?? Number.MAX_SAFE_INTEGER,
+      BigInt(after?.id ?? "9223372036854775807"),
+      limit + 1,
+    );
+    return page(rows, limit);
+  }
+
+  async listOutgoing(userId: string, limit: number, after: EdgeCursor | null, minFollowers: number): Promise<EdgePage> {
+    const rows = this.db.all(
+      `SELECT e.followee_id AS id, e.create_time FROM graph_edges e
+       LEFT JOIN graph_counts c ON c.user_id = e.followee_id
+       WHERE e.follower_id = ? AND e.state = ? AND (e.create_time, e.followee_id) < (?, ?) AND coalesce(c.followers, 0) >= ?
+       ORDER BY e.create_time DESC, e.followee_id DESC LIMIT ?`,
+      BigInt(userId),
+      FOLLOWING,
+      after?.t ?? Number.MAX_SAFE_INTEGER,
+      BigInt(after?.id ?? "9223372036854775807"),
+      minFollowers,
+      limit + 1,
+    );
+    return page(rows, limit);
+  }
+
+  async counts(userId: string): Promise<{ followers: number; following: number }> {
+    const r = this.db.get("SELECT followers, following FROM graph_counts WHERE user_id = ?", BigInt(userId));
+    return { followers: col.num(r?.followers), following: col.num(r?.following) };
+  }
+
+  async setPrivate(userId: string, isPrivate: boolean, event: EncodedEvent, approved: (followerId: string, count: number) => EncodedEvent): Promise<void> {
+    this.db.tx(() => {
+      if (isPrivate) {
+        this.db.run("INSERT OR IGNORE INTO graph_private (user_id) VALUES (?)", BigInt(userId));
+      } else {
+        this.db.run("DELETE FROM graph_private WHERE user_id = ?", BigInt(userId));
+        const pending = this.db.all("SELECT follower_id FROM graph_edges WHERE followee_id = ? AND state = ?", BigInt(userId), REQUESTED);
+        const now = Date.now();
+        for (const r of pending) {
+          const followerId = col.id(r.follower_id);
+          this.approveSync(followerId, userId, now, (count) => approved(followerId, count));
+        }
+      }
+      this.append(event);
+    });
+  }
+
+  private approveSync(followerId: string, followeeId: string, now: number, event: EventFor): boolean {
+    const changed = this.db.run(
+      "UPDATE graph_edges SET state = ?, create_time = ? WHERE follower_id = ? AND followee_id = ? AND state = ?",
+      FOLLOWING,
+      now,
+      BigInt(followerId),
+      BigInt(followeeId),
+      REQUESTED,
+    ).changes;
+    if (changed === 0) return false;
+    this.append(event(this.bump(followerId, followeeId, 1)));
+    return true;
+  }
+
+  private edgeSync(followerId: string, followeeId: string): EdgeState {
+    const r = this.db.get("SELECT state FROM graph_edges WHERE follower_id = ? AND followee_id = ?", BigInt(followerId), BigInt(followeeId));
+    return (r ? col.num(r.state) : NONE) as EdgeState;
+  }
+
+  /** Adjusts both counters; returns the followee's follower count after the change. */
+  private bump(followerId: string, followeeId: string, delta: number): number {
+    const upsert = (user: string, column: "followers" | "following") =>
+      this.db.run(
+        `INSERT INTO graph_counts (user_id, ${column}) VALUES (?, max(?, 0))
+         ON CONFLICT (user_id) DO UPDATE SET ${column} = max(${column} + ?, 0)`,
+        BigInt(user),
+        delta,
+        delta,
+      );
+    upsert(followeeId, "followers");
+    upsert(followerId, "following");
+    return this.followerCount(followeeId);
+  }
+
+  private followerCount(userId: string): number {
+    return col.num(this.db.get("SELECT followers FROM graph_counts WHERE user_id = ?", BigInt(userId))?.followers);
+  }
+
+  private append(e: EncodedEvent): void {
+    this.db.appendEvent(e.topic, e.key, e.payload, e.headers);
+  }
+}
+
+function page(rows: Row[], limit: number): EdgePage {
+  const edges = rows.slice(0, limit).map((r) => ({ userId: col.id(r.id), createTime: col.num(r.create_time) }));
+  const last = edges.at(-1);
+  return { edges, next: rows.length > limit && last ? { t: last.createTime, id: last.userId } : null };
+}

@@ -1,0 +1,22 @@
+// The identity module: accounts, credentials, tokens and the JWKS.
+import { IdentityService } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import type { Runtime } from "../platform/app.js";
+import { registration, type ServiceModule } from "../platform/service.js";
+import { Identity } from "./identity.js";
+import { identityRoutes } from "./routes.js";
+import { SqliteIdentityStore } from "./store.sqlite.js";
+import { TokenIssuer } from "./tokens.js";
+
+export function identityModule(rt: Runtime): ServiceModule {
+  const store = new SqliteIdentityStore(rt.db);
+  const tokens = new TokenIssuer(store, rt.config.FEEDMESH_ISSUER, rt.config.FEEDMESH_ACCESS_TOKEN_TTL, rt.config.FEEDMESH_REFRESH_TOKEN_TTL);
+  const identity = new Identity(store, tokens);
+  // The profile shows whether an account is private; the graph service owns that setting.
+  rt.bus.subscribe("identity", "follows", async ({ event }) => {
+    if (event.event.case === "privacyChanged") await identity.setPrivate(event.event.value.userId, event.event.value.private);
+  });
+  return {
+    name: "identity",
+    services: [registration(IdentityService, identityRoutes(identity, rt.clients.media, rt.auth))],
+  };
+}

@@ -1,0 +1,141 @@
+// Assembles a process: the runtime every module shares (store, bus, clients, credentials), the
+// modules of the chosen target, the platform services (health, reflection), the interceptors,
+// and the two listeners. main.ts and the tests both start the system through startApp.
+import { type DescService, toJson } from "@bufbuild/protobuf";
+import { createValidator } from "@bufbuild/protovalidate";
+import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { JSONWebKeySet } from "jose";
+import { GetJwksResponseSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
+import { TokenVerifier } from "./auth.js";
+import { EmbeddedBus } from "./bus.embedded.js";
+import { CallAuth, type Clients, createClients, SERVICES, type ServiceName } from "./clients.js";
+import { type Config, serviceAddr, type Target } from "./config.js";
+import type { EventBus } from "./events.js";
+import { HealthState, ServingStatus } from "./health.js";
+import { createLogger, type Logger } from "./log.js";
+import { wrapService } from "./middleware.js";
+import { PageTokens } from "./pagetoken.js";
+import { DescriptorIndex, reflectionImpl } from "./reflection.js";
+import { loadSecrets } from "./secrets.js";
+import { type RunningServer, serve } from "./server.js";
+import { registration, type ServiceModule, type ServiceRegistration } from "./service.js";
+import { EmbeddedDb } from "./sqlite.js";
+
+/** What every module gets. */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  db: EmbeddedDb;
+  bus: EventBus;
+  clients: Clients;
+  auth: CallAuth;
+  pageTokens: PageTokens;
+}
+
+export type ModuleFactory = (rt: Runtime) => ServiceModule;
+
+export interface App {
+  runtime: Runtime;
+  server: RunningServer;
+  bus: EmbeddedBus;
+  health: HealthState;
+  stop(): Promise<void>;
+}
+
+export async function startApp(config: Config, factories: Partial<Record<Target, ModuleFactory>>): Promise<App> {
+  const target = config.FEEDMESH_TARGET;
+  const log = createLogger(config.FEEDMESH_LOG_LEVEL, { target });
+  const secrets = loadSecrets(config);
+  const db = new EmbeddedDb(config.FEEDMESH_STORE === "memory" ? null : config.FEEDMESH_DATA_DIR);
+  const bus = new EmbeddedBus(db, log.child({ component: "bus" }));
+  const auth = new CallAuth(config.FEEDMESH_ISSUER, secrets.serviceTokenKey, target);
+
+  let local: Transport | undefined;
+  const localNames = new Set<string>();
+  const clients = createClients((name, desc) => transportFor(name, desc));
+  function transportFor(name: ServiceName, desc: DescService): Transport {
+    if (localNames.has(desc.typeName) && local) return local;
+    const addr = serviceAddr(config, name);
+    if (addr) return createGrpcTransport({ baseUrl: `http://${addr}` });
+    return unconfigured(name);
+  }
+
+  const runtime: Runtime = { config, log, db, bus, clients, auth, pageTokens: new PageTokens(secrets.pageTokenKey) };
+  const modules = (Object.entries(factories) as [Target, ModuleFactory][])
+    .filter(([name]) => target === "all" || name === target)
+    .map(([, factory]) => factory(runtime));
+
+  const verifier = new TokenVerifier(config.FEEDMESH_ISSUER, secrets.serviceTokenKey, async () => {
+    const res = await clients.identity.getJwks({}, { timeoutMs: 5_000 });
+    return toJson(GetJwksResponseSchema, res) as unknown as JSONWebKeySet;
+  });
+  const deps = {
+    log,
+    verifier,
+    validator: createValidator(),
+    defaultDeadlineMs: config.FEEDMESH_DEFAULT_DEADLINE,
+    maxDeadlineMs: config.FEEDMESH_MAX_DEADLINE,
+  };
+  const domain = modules.flatMap((m) => m.services).map((s) => wrapService(s, deps));
+  for (const s of domain) localNames.add(s.desc.typeName);
+  local = createRouterTransport((router) => {
+    for (const s of domain) router.service(s.desc, s.impl);
+  });
+
+  const health = new HealthState();
+  const index = new DescriptorIndex([...domain.map((s) => s.desc.file), Health.file, ServerReflection.file]);
+  const platform: ServiceRegistration[] = [
+    registration(Health, health.impl()),
+    registration(ServerReflection, reflectionImpl(index, () => all.map((s) => s.desc.typeName))),
+  ].map((s) => wrapService(s, deps));
+  const all = [...domain, ...platform];
+
+  const server = await serve({
+    httpAddr: config.FEEDMESH_HTTP_ADDR,
+    grpcAddr: config.FEEDMESH_GRPC_ADDR,
+    services: all,
+    log,
+  }).catch((err) => {
+    db.close();
+    throw err;
+  });
+  for (const m of modules) await m.start?.();
+  bus.start();
+  health.set("", ServingStatus.SERVING);
+  for (const s of domain) health.set(s.desc.typeName, ServingStatus.SERVING);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    server,
+    bus,
+    health,
+    stop() {
+      stopping ??= (async () => {
+        log.info("shutting down");
+        health.drain();
+        await server.close(config.FEEDMESH_SHUTDOWN_GRACE);
+        for (const m of modules) await m.stop?.();
+        await bus.stop();
+        db.close();
+        log.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function unconfigured(name: ServiceName): Transport {
+  const fail = () => {
+    throw new ConnectError(
+      `the ${name} service is not part of this process and FEEDMESH_${name.toUpperCase()}_ADDR is not set`,
+      Code.Unavailable,
+    );
+  };
+  return { unary: fail, stream: fail } as unknown as Transport;
+}
+
+export { SERVICES };

@@ -1,0 +1,96 @@
+// Configuration from the environment, validated once at start. A bad value stops the process
+// with a message that names the variable, instead of failing later in some handler.
+import { z } from "zod";
+
+export const TARGETS = [
+  "all",
+  "identity",
+  "graph",
+  "post",
+  "media",
+  "feed",
+  "fanout",
+  "engagement",
+  "notification",
+  "search",
+] as const;
+export type Target = (typeof TARGETS)[number];
+
+/** The targets that serve RPCs (fanout is a worker). */
+export const SERVICE_TARGETS = TARGETS.filter((t) => t !== "all" && t !== "fanout");
+
+const addr = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:8080")
+  .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+
+const duration = (dflt: string) =>
+  z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, "must be a duration such as 500ms, 30s, 15m, 12h or 30d")
+    .default(dflt)
+    .transform((v) => {
+      const unit = v.replace(/^\d+/, "") as "ms" | "s" | "m" | "h" | "d";
+      return Number.parseInt(v, 10) * { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[unit];
+    });
+
+const schema = z.object({
+  FEEDMESH_TARGET: z.enum(TARGETS).default("all"),
+  /** Connect, gRPC-Web and gRPC over HTTP/1.1 and cleartext HTTP/2 (browsers, curl). */
+  FEEDMESH_HTTP_ADDR: addr.default("127.0.0.1:8080"),
+  /** gRPC only, served by @grpc/grpc-js (Envoy's upstream, service-to-service calls). */
+  FEEDMESH_GRPC_ADDR: addr.default("127.0.0.1:8081"),
+  /** Where the embedded store keeps its SQLite file. */
+  FEEDMESH_DATA_DIR: z.string().min(1).default("./data"),
+  /** sqlite: a file under FEEDMESH_DATA_DIR; memory: an in-memory database (tests). */
+  FEEDMESH_STORE: z.enum(["sqlite", "memory"]).default("sqlite"),
+  /**
+   * The root secret for service tokens and page tokens (32+ characters). Without it the embedded
+   * mode creates one in FEEDMESH_DATA_DIR; separate processes must share one.
+   */
+  FEEDMESH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  FEEDMESH_ISSUER: z.string().min(1).default("feedmesh"),
+  FEEDMESH_ACCESS_TOKEN_TTL: duration("15m"),
+  FEEDMESH_REFRESH_TOKEN_TTL: duration("30d"),
+  /** The deadline applied to calls that carry none, and the cap on those that do. */
+  FEEDMESH_DEFAULT_DEADLINE: duration("10s"),
+  FEEDMESH_MAX_DEADLINE: duration("60s"),
+  FEEDMESH_SHUTDOWN_GRACE: duration("10s"),
+  FEEDMESH_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** Addresses (host:port of the gRPC port) of the other services, for the microservices mode. */
+  FEEDMESH_IDENTITY_ADDR: addr.optional(),
+  FEEDMESH_GRAPH_ADDR: addr.optional(),
+  FEEDMESH_POST_ADDR: addr.optional(),
+  FEEDMESH_MEDIA_ADDR: addr.optional(),
+  FEEDMESH_FEED_ADDR: addr.optional(),
+  FEEDMESH_ENGAGEMENT_ADDR: addr.optional(),
+  FEEDMESH_NOTIFICATION_ADDR: addr.optional(),
+  FEEDMESH_SEARCH_ADDR: addr.optional(),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith("FEEDMESH_") && v !== ""));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+/** The gRPC address of a service in the microservices mode, if configured. */
+export function serviceAddr(config: Config, service: string): string | undefined {
+  return config[`FEEDMESH_${service.toUpperCase()}_ADDR` as keyof Config] as string | undefined;
+}
+
+export function splitAddr(a: string): { host: string; port: number } {
+  const i = a.lastIndexOf(":");
+  return { host: a.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(a.slice(i + 1)) };
+}

@@ -1,0 +1,65 @@
+// Errors raised at the handler boundary: Connect/gRPC codes with google.rpc.BadRequest field
+// details for bad input. Everything else a handler throws is mapped by toConnectError.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+
+export { Code, ConnectError };
+
+export interface FieldViolation {
+  /** The field's path in the request, with proto names: "caption", "media_ids[2]". */
+  field: string;
+  description: string;
+}
+
+export function invalidArgument(violations: FieldViolation[]): ConnectError {
+  const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  return new ConnectError(message, Code.InvalidArgument, undefined, [
+    { desc: BadRequestSchema, value: { fieldViolations: violations } },
+  ]);
+}
+
+export function invalidField(field: string, description: string): ConnectError {
+  return invalidArgument([{ field, description }]);
+}
+
+export function notFound(what: string): ConnectError {
+  return new ConnectError(`${what} not found`, Code.NotFound);
+}
+
+export function alreadyExists(what: string): ConnectError {
+  return new ConnectError(`${what} already exists`, Code.AlreadyExists);
+}
+
+export function permissionDenied(message: string): ConnectError {
+  return new ConnectError(message, Code.PermissionDenied);
+}
+
+export function unauthenticated(message: string): ConnectError {
+  return new ConnectError(message, Code.Unauthenticated);
+}
+
+export function unavailable(message: string, cause?: unknown): ConnectError {
+  return new ConnectError(message, Code.Unavailable, undefined, undefined, cause);
+}
+
+/**
+ * Maps anything thrown by a handler to a ConnectError. ConnectErrors pass through; errors of a
+ * dependency (a store, a broker) that say they are transient become UNAVAILABLE; the rest become
+ * INTERNAL with a generic message (the cause is logged, never sent to the client).
+ */
+export function toConnectError(err: unknown): { error: ConnectError; unexpected: boolean } {
+  if (err instanceof ConnectError) return { error: err, unexpected: false };
+  if (isTransient(err)) return { error: unavailable("a dependency is unavailable, retry later", err), unexpected: true };
+  return { error: new ConnectError("internal error", Code.Internal, undefined, undefined, err), unexpected: true };
+}
+
+/** Marks an error of an adapter as transient (the dependency is down or overloaded). */
+export class DependencyUnavailableError extends Error {
+  override name = "DependencyUnavailableError";
+}
+
+function isTransient(err: unknown): boolean {
+  if (err instanceof DependencyUnavailableError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ERR_SQLITE_BUSY"].includes(code);
+}

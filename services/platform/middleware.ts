@@ -1,0 +1,155 @@
+// The interceptors every call goes through, written once and applied to every service on both
+// stacks (connect-node and grpc-js): tracing (W3C trace context), logging, authentication,
+// validation of the request against the contract's rules, deadlines, and error mapping.
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { pathToString } from "@bufbuild/protobuf/reflect";
+import type { Validator } from "@bufbuild/protovalidate";
+import { type HandlerContext, createContextKey } from "@connectrpc/connect";
+import { context, propagation, SpanKind, SpanStatusCode, type Span, trace } from "@opentelemetry/api";
+import { bearerKey, PUBLIC_METHODS, principalKey, type TokenVerifier } from "./auth.js";
+import { Code, ConnectError, invalidArgument, toConnectError, unauthenticated } from "./errors.js";
+import type { Logger } from "./log.js";
+import type { ServiceRegistration } from "./service.js";
+
+export interface MiddlewareDeps {
+  log: Logger;
+  verifier: TokenVerifier;
+  validator: Validator;
+  defaultDeadlineMs: number;
+  maxDeadlineMs: number;
+}
+
+/** The absolute deadline of the current call (ms since epoch), for calls it makes downstream. */
+export const deadlineKey = createContextKey<number | undefined>(undefined, { description: "deadline" });
+
+const tracer = trace.getTracer("feedmesh");
+const headerGetter = {
+  get: (h: Headers, k: string) => h.get(k) ?? undefined,
+  keys: (h: Headers) => [...h.keys()],
+};
+
+type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
+
+/** Wraps every method of a service with the platform's interceptors. */
+export function wrapService(reg: ServiceRegistration, deps: MiddlewareDeps): ServiceRegistration {
+  const impl: Record<string, AnyHandler> = {};
+  const source = reg.impl as unknown as Record<string, AnyHandler>;
+  for (const method of reg.desc.methods) {
+    const handler = source[method.localName];
+    if (!handler) throw new Error(`${reg.desc.typeName} has no handler for ${method.name}`);
+    impl[method.localName] =
+      method.methodKind === "unary"
+        ? wrapUnary(reg.desc, method, handler, deps)
+        : method.methodKind === "server_streaming"
+          ? wrapServerStream(reg.desc, method, handler, deps)
+          : wrapOther(reg.desc, method, handler, deps);
+  }
+  return { desc: reg.desc, impl } as unknown as ServiceRegistration;
+}
+
+function wrapUnary(service: DescService, method: DescMethod, handler: AnyHandler, deps: MiddlewareDeps): AnyHandler {
+  const rpc = `${service.typeName}/${method.name}`;
+  return (req, ctx) =>
+    inSpan(rpc, ctx, deps, async () => {
+      await authenticate(rpc, ctx, deps.verifier);
+      validate(method, req, deps.validator);
+      return withDeadline(ctx, deps, () => handler(req, ctx));
+    });
+}
+
+function wrapServerStream(service: DescService, method: DescMethod, handler: AnyHandler, deps: MiddlewareDeps): AnyHandler {
+  const rpc = `${service.typeName}/${method.name}`;
+  return async function* (req, ctx) {
+    try {
+      await inSpan(rpc, ctx, deps, async () => {
+        await authenticate(rpc, ctx, deps.verifier);
+        validate(method, req, deps.validator);
+      });
+      yield* handler(req, ctx) as AsyncIterable<unknown>;
+    } catch (err) {
+      throw mapError(rpc, err, deps.log);
+    }
+  };
+}
+
+function wrapOther(service: DescService, method: DescMethod, handler: AnyHandler, deps: MiddlewareDeps): AnyHandler {
+  const rpc = `${service.typeName}/${method.name}`;
+  return async function* (reqs, ctx) {
+    try {
+      await authenticate(rpc, ctx, deps.verifier);
+      yield* handler(reqs, ctx) as AsyncIterable<unknown>;
+    } catch (err) {
+      throw mapError(rpc, err, deps.log);
+    }
+  };
+}
+
+async function inSpan<T>(rpc: string, ctx: HandlerContext, deps: MiddlewareDeps, fn: () => Promise<T>): Promise<T> {
+  const parent = propagation.extract(context.active(), ctx.requestHeader, headerGetter);
+  const [service, method] = rpc.split("/");
+  return tracer.startActiveSpan(
+    rpc,
+    { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method } },
+    parent,
+    async (span: Span) => {
+      const start = performance.now();
+      let code = "ok";
+      try {
+        return await fn();
+      } catch (err) {
+        const error = mapError(rpc, err, deps.log);
+        code = Code[error.code] ?? String(error.code);
+        span.setAttribute("rpc.grpc.status_code", error.code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
+        throw error;
+      } finally {
+        const ms = Math.round((performance.now() - start) * 10) / 10;
+        const level = code === "ok" ? "debug" : "info";
+        deps.log[level]({ rpc, code, ms, protocol: ctx.protocolName }, "rpc");
+        span.end();
+      }
+    },
+  );
+}
+
+function mapError(rpc: string, err: unknown, log: Logger): ConnectError {
+  const { error, unexpected } = toConnectError(err);
+  if (unexpected) log.error({ rpc, err }, "unexpected error in handler");
+  return error;
+}
+
+async function authenticate(rpc: string, ctx: HandlerContext, verifier: TokenVerifier): Promise<void> {
+  const header = ctx.requestHeader.get("authorization");
+  if (!header) {
+    if (PUBLIC_METHODS.has(rpc)) return;
+    throw unauthenticated("this call needs an access token: send 'authorization: Bearer <token>'");
+  }
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+  if (!match?.[1]) throw unauthenticated("the authorization header must be 'Bearer <token>'");
+  if (PUBLIC_METHODS.has(rpc)) return; // a public RPC ignores credentials rather than failing on stale ones
+  ctx.values.set(principalKey, await verifier.verify(match[1]));
+  ctx.values.set(bearerKey, match[1]);
+}
+
+function validate(method: DescMethod, req: unknown, validator: Validator): void {
+  const result = validator.validate(method.input, req as never);
+  if (result.kind === "valid") return;
+  if (result.kind === "invalid") {
+    throw invalidArgument(result.violations.map((v) => ({ field: pathToString(v.field), description: v.message })));
+  }
+  throw result.error;
+}
+
+async function withDeadline(ctx: HandlerContext, deps: MiddlewareDeps, fn: () => unknown): Promise<unknown> {
+  const ms = Math.min(ctx.timeoutMs() ?? deps.defaultDeadlineMs, deps.maxDeadlineMs);
+  ctx.values.set(deadlineKey, Date.now() + ms);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectError(`deadline of ${ms} ms exceeded`, Code.DeadlineExceeded)), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(fn), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,117 @@
+// The two listeners of a process:
+// - the HTTP port: connect-node serving Connect, gRPC-Web and gRPC, on HTTP/1.1 and cleartext
+//   HTTP/2 on the same port (the first bytes of a connection tell which), so that curl works
+//   with or without --http2-prior-knowledge;
+// - the gRPC port: @grpc/grpc-js, the fast stack for gRPC clients, Envoy and other services.
+// Both serve the same wrapped handlers, grpc.health.v1 and gRPC server reflection.
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { splitAddr } from "./config.js";
+import { addGrpcService } from "./grpc.js";
+import type { Logger } from "./log.js";
+import type { ServiceRegistration } from "./service.js";
+
+export interface ServeOptions {
+  httpAddr: string;
+  grpcAddr: string;
+  services: ServiceRegistration[];
+  log: Logger;
+}
+
+export interface RunningServer {
+  httpPort: number;
+  grpcPort: number;
+  /** Stops accepting calls, lets in-flight calls finish for up to graceMs, then closes. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const shutdown = new AbortController();
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      for (const s of opts.services) router.service(s.desc, s.impl);
+    },
+    shutdownSignal: shutdown.signal,
+    fallback: (req, res) => {
+      const path = (req.url ?? "").split("?")[0];
+      if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
+        res.writeHead(shutdown.signal.aborted ? 503 : 200, { "content-type": "text/plain" });
+        res.end(shutdown.signal.aborted ? "draining\n" : "ok\n");
+        return;
+      }
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ code: "not_found", message: `no route for ${req.method} ${path}` }));
+    },
+  });
+
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.once("data", (chunk) => {
+      socket.pause();
+      socket.unshift(chunk);
+      (chunk.subarray(0, 3).toString("latin1") === "PRI" ? h2 : h1).emit("connection", socket);
+      socket.resume();
+    });
+  });
+  const { host, port } = splitAddr(opts.httpAddr);
+  await listen(listener, host, port, "FEEDMESH_HTTP_ADDR");
+  const httpPort = (listener.address() as net.AddressInfo).port;
+
+  const grpcServer = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1 });
+  for (const s of opts.services) addGrpcService(grpcServer, s, shutdown.signal);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(opts.grpcAddr, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(new Error(`cannot listen on FEEDMESH_GRPC_ADDR=${opts.grpcAddr}: ${err.message}`)) : resolve(p),
+    ),
+  ).catch((err) => {
+    listener.close();
+    throw err;
+  });
+  opts.log.info({ http: `${host}:${httpPort}`, grpc: `${splitAddr(opts.grpcAddr).host}:${grpcPort}` }, "listening");
+
+  return {
+    httpPort,
+    grpcPort,
+    async close(graceMs) {
+      shutdown.abort();
+      listener.close();
+      for (const s of sessions) s.close(); // GOAWAY: finish open streams, accept no new ones
+      h1.closeIdleConnections();
+      const grpcDone = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      const httpDone = new Promise<void>((resolve) => {
+        const check = () => (sockets.size === 0 ? resolve() : setTimeout(check, 20).unref());
+        check();
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.all([grpcDone, httpDone]), expired]);
+      clearTimeout(timer);
+      grpcServer.forceShutdown();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+function listen(server: net.Server, host: string, port: number, variable: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      const why = err.code === "EADDRINUSE" ? "the port is taken by another process" : err.message;
+      reject(new Error(`cannot listen on ${variable}=${host}:${port}: ${why}`));
+    });
+    server.listen(port, host, () => resolve());
+  });
+}

@@ -1,0 +1,109 @@
+// The embedded mode end to end, over the wire: sign up and log in, follow and unfollow, post,
+// timelines, the home feed filled by fan-out, delete, and a restart that loses nothing.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { FollowState } from "../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
+import { newUser, settle, startSystem, tempDir } from "./harness.js";
+
+describe("embedded mode end to end", () => {
+  const data = tempDir();
+  after(() => data.cleanup());
+  const env = { FEEDMESH_STORE: "sqlite", FEEDMESH_DATA_DIR: data.dir };
+
+  it("follows, posts, reads the feed, survives a restart, deletes", async () => {
+    let s = await startSystem(env);
+    const alice = await newUser(s.grpc, "alice");
+    const bob = await newUser(s.grpc, "bob");
+
+    // Login gives a working token too.
+    const login = await s.grpc.identity.login({ login: alice.username, password: alice.password });
+    assert.equal(login.user?.userId, alice.id);
+
+    // Follow is idempotent.
+    const f1 = await s.grpc.graph.follow({ userId: alice.id }, bob.opts);
+    const f2 = await s.grpc.graph.follow({ userId: alice.id }, bob.opts);
+    assert.equal(f1.relationship?.outgoing, FollowState.FOLLOWING);
+    assert.equal(f2.relationship?.outgoing, FollowState.FOLLOWING);
+    assert.equal((await s.grpc.graph.getFollowStats({ userId: alice.id }, bob.opts)).followerCount, 1n);
+
+    const created = await s.grpc.post.createPost({ caption: "First light over the #harbour with @bob" }, alice.opts);
+    const post = created.post!;
+    assert.equal(post.authorId, alice.id);
+    assert.deepEqual(post.hashtags, ["harbour"]);
+
+    const timeline = await s.grpc.post.listUserPosts({ userId: alice.id }, bob.opts);
+    assert.deepEqual(timeline.posts.map((p) => p.postId), [post.postId]);
+
+    await settle(s);
+    let feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
+    assert.deepEqual(feed.items.map((i) => i.post?.postId), [post.postId]);
+    assert.equal(feed.items[0]?.author?.username, alice.username);
+
+    // Restart: stop the process and start a new one on the same data directory.
+    await s.stop();
+    s = await startSystem(env);
+    feed = await s.grpc.feed.getHomeFeed({}, bob.opts); // the old token is still valid
+    assert.deepEqual(feed.items.map((i) => i.post?.postId), [post.postId]);
+    assert.equal((await s.grpc.graph.getRelationship({ userId: alice.id }, bob.opts)).relationship?.outgoing, FollowState.FOLLOWING);
+
+    // A post created after the restart reaches the feed as well.
+    const second = (await s.grpc.post.createPost({ caption: "second" }, alice.opts)).post!;
+    await settle(s);
+    feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
+    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId, post.postId]);
+
+    // Delete: the post leaves the feed (and the timeline); a second delete is fine.
+    await s.grpc.post.deletePost({ postId: post.postId }, alice.opts);
+    await s.grpc.post.deletePost({ postId: post.postId }, alice.opts);
+    feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
+    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId]);
+    await settle(s);
+    feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
+    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId]);
+
+    // Unfollow (idempotent) removes the followee's posts from the feed.
+    await s.grpc.graph.unfollow({ userId: alice.id }, bob.opts);
+    await s.grpc.graph.unfollow({ userId: alice.id }, bob.opts);
+    await settle(s);
+    feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
+    assert.deepEqual(feed.items, []);
+    assert.equal((await s.grpc.graph.getFollowStats({ userId: alice.id }, bob.opts)).followerCount, 0n);
+
+    // Following again backfills recent posts.
+    await s.grpc.graph.follow({ userId: alice.id }, bob.opts);
+    await settle(s);
+    feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
+    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId]);
+    await s.stop();
+  });
+
+  it("pages the feed newest first, disjoint and complete while posts arrive", async () => {
+    const s = await startSystem();
+    try {
+      const reader = await newUser(s.grpc, "reader");
+      const authors = [await newUser(s.grpc, "a"), await newUser(s.grpc, "b")];
+      for (const a of authors) await s.grpc.graph.follow({ userId: a.id }, reader.opts);
+      const made: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        made.push((await s.grpc.post.createPost({ caption: `post ${i}` }, authors[i % 2]!.opts)).post!.postId);
+      }
+      await settle(s);
+      const seen: string[] = [];
+      let token = "";
+      let pages = 0;
+      do {
+        const page = await s.grpc.feed.getHomeFeed({ pageSize: 7, pageToken: token }, reader.opts);
+        seen.push(...page.items.map((i) => i.post!.postId));
+        token = page.nextPageToken;
+        pages++;
+        // New posts arrive while paging: they must not leak into older pages.
+        await s.grpc.post.createPost({ caption: `late ${pages}` }, authors[0]!.opts);
+        await settle(s);
+      } while (token !== "");
+      assert.equal(pages, 4);
+      assert.deepEqual(seen, [...made].reverse());
+    } finally {
+      await s.stop();
+    }
+  });
+});
