@@ -55,7 +55,15 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
 
   let local: Transport | undefined;
   const localNames = new Set<string>();
-  const clients = createClients((name, desc) => transportFor(name, desc));
+  // Resolved at call time: modules create their clients before the in-process router exists.
+  const clients = createClients((name, desc) => {
+    let resolved: Transport | undefined;
+    const get = () => (resolved ??= transportFor(name, desc));
+    return {
+      unary: (...args: Parameters<Transport["unary"]>) => get().unary(...args),
+      stream: (...args: Parameters<Transport["stream"]>) => get().stream(...args),
+    } as Transport;
+  });
   function transportFor(name: ServiceName, desc: DescService): Transport {
     if (localNames.has(desc.typeName) && local) return local;
     const addr = serviceAddr(config, name);

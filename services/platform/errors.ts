@@ -48,10 +48,16 @@ export function unavailable(message: string, cause?: unknown): ConnectError {
  * INTERNAL with a generic message (the cause is logged, never sent to the client).
  */
 export function toConnectError(err: unknown): { error: ConnectError; unexpected: boolean } {
-  if (err instanceof ConnectError) return { error: err, unexpected: false };
+  if (err instanceof ConnectError) {
+    // An error from a downstream call carries that call's protocol headers: never forward them.
+    for (const k of [...err.metadata.keys()]) if (RESERVED.test(k)) err.metadata.delete(k);
+    return { error: err, unexpected: false };
+  }
   if (isTransient(err)) return { error: unavailable("a dependency is unavailable, retry later", err), unexpected: true };
   return { error: new ConnectError("internal error", Code.Internal, undefined, undefined, err), unexpected: true };
 }
+
+const RESERVED = /^(:|grpc-|content-|connect-|te$|user-agent$|date$|vary$|accept|host$|transfer-encoding$|server$)/;
 
 /** Marks an error of an adapter as transient (the dependency is down or overloaded). */
 export class DependencyUnavailableError extends Error {

@@ -7,6 +7,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { splitAddr } from "./config.js";
@@ -35,6 +36,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       for (const s of opts.services) router.service(s.desc, s.impl);
     },
     shutdownSignal: shutdown.signal,
+    // A misspelt or forged field is an error, not silently dropped.
+    jsonOptions: { ignoreUnknownFields: false },
     fallback: (req, res) => {
       const path = (req.url ?? "").split("?")[0];
       if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
@@ -60,9 +63,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     socket.once("close", () => sockets.delete(socket));
     socket.once("data", (chunk) => {
       socket.pause();
-      socket.unshift(chunk);
-      (chunk.subarray(0, 3).toString("latin1") === "PRI" ? h2 : h1).emit("connection", socket);
-      socket.resume();
+      if (chunk.subarray(0, 3).toString("latin1") === "PRI") {
+        // node:http2 reads a net.Socket natively and would miss the bytes already read; a
+        // Duplex that replays them carries the session instead.
+        h2.emit("connection", replaying(socket, chunk));
+      } else {
+        socket.unshift(chunk);
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     });
   });
   const { host, port } = splitAddr(opts.httpAddr);
@@ -104,6 +113,27 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       for (const s of sockets) s.destroy();
     },
   };
+}
+
+/** A Duplex over the socket that first yields the bytes already read from it. */
+function replaying(socket: net.Socket, first: Buffer): Duplex {
+  const duplex = new Duplex({
+    read: () => socket.resume(),
+    write: (chunk, encoding, cb) => socket.write(chunk, encoding, cb),
+    final: (cb) => socket.end(cb),
+    destroy: (err, cb) => {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  duplex.push(first);
+  socket.on("data", (chunk) => {
+    if (!duplex.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => duplex.push(null));
+  socket.on("error", (err) => duplex.destroy(err));
+  socket.on("close", () => duplex.destroy());
+  return duplex;
 }
 
 function listen(server: net.Server, host: string, port: number, variable: string): Promise<void> {

@@ -1,0 +1,162 @@
+// Bad input and bad credentials: clear codes with field details, never INTERNAL; nobody acts as
+// someone else.
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import { SignJWT, generateKeyPair } from "jose";
+import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
+import { newUser, startSystem, type TestSystem } from "./harness.js";
+
+/** Asserts a call fails with a code and, for INVALID_ARGUMENT, a field violation on `field`. */
+async function rejectsWith(call: Promise<unknown>, code: Code, field?: string): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (err) {
+    assert.ok(err instanceof ConnectError, `a ConnectError, got ${err}`);
+    assert.equal(Code[err.code], Code[code], err.message);
+    if (field !== undefined) {
+      const fields = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
+      assert.ok(fields.includes(field), `violation on ${field}, got ${JSON.stringify(fields)}`);
+    }
+    return err;
+  }
+  assert.fail(`expected ${Code[code]}`);
+}
+
+describe("errors and authorization", () => {
+  let s: TestSystem;
+  before(async () => {
+    s = await startSystem();
+  });
+  after(() => s.stop());
+
+  it("refuses calls without a valid token", async () => {
+    const u = await newUser(s.grpc);
+    await rejectsWith(s.grpc.feed.getHomeFeed({}), Code.Unauthenticated);
+    await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: "Bearer not.a.token" } }), Code.Unauthenticated);
+    await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: "Basic abc" } }), Code.Unauthenticated);
+    // A token signed by another key, with a valid shape and the victim's id as subject.
+    const { privateKey } = await generateKeyPair("ES256");
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "x" }).setIssuer("feedmesh").setAudience("feedmesh").setSubject(u.id).setExpirationTime("5m").sign(privateKey);
+    await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: `Bearer ${forged}` } }), Code.Unauthenticated);
+    // alg "none" and a service token signed with a guessed key.
+    const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub: u.id, aud: "feedmesh", iss: "feedmesh" })).toString("base64url")}.`;
+    await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: `Bearer ${none}` } }), Code.Unauthenticated);
+    const svc = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("feedmesh").setAudience("feedmesh-internal").setSubject("fanout").setExpirationTime("5m").sign(createHmac("sha256", "guess").digest());
+    await rejectsWith(s.grpc.graph.listFollowers({ userId: u.id }, { headers: { authorization: `Bearer ${svc}` } }), Code.Unauthenticated);
+    // An expired token of the right key cannot be made without the key; a wrong audience is refused.
+    await rejectsWith(s.grpc.identity.getCurrentUser({}, { headers: { authorization: `Bearer ${u.refreshToken}` } }), Code.Unauthenticated);
+  });
+
+  it("acts only as the token's subject", async () => {
+    const alice = await newUser(s.grpc, "alice");
+    const mallory = await newUser(s.grpc, "mallory");
+    const post = (await s.grpc.post.createPost({ caption: "mine" }, alice.opts)).post!;
+    await rejectsWith(s.grpc.post.deletePost({ postId: post.postId }, mallory.opts), Code.PermissionDenied);
+    await rejectsWith(s.grpc.post.editPost({ postId: post.postId, caption: "pwned" }, mallory.opts), Code.PermissionDenied);
+    // There is no author field to forge; an unknown JSON field is refused, not silently used.
+    const res = await fetch(`${s.httpUrl}/feedmesh.post.v1.PostService/CreatePost`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${mallory.token}` },
+      body: JSON.stringify({ caption: "as alice", authorId: alice.id }),
+    });
+    assert.equal(res.status, 400);
+    const created = (await s.grpc.post.createPost({ caption: "as me" }, mallory.opts)).post!;
+    assert.equal(created.authorId, mallory.id);
+    assert.equal((await s.grpc.post.getPost({ postId: post.postId }, mallory.opts)).post?.caption, "mine");
+  });
+
+  it("gives INVALID_ARGUMENT with field details for bad input", async () => {
+    const u = await newUser(s.grpc);
+    await rejectsWith(s.grpc.post.createPost({ caption: "" }, u.opts), Code.InvalidArgument, "caption");
+    await rejectsWith(s.grpc.post.createPost({ caption: "   " }, u.opts), Code.InvalidArgument, "caption");
+    await rejectsWith(s.grpc.post.createPost({ caption: "x".repeat(2201) }, u.opts), Code.InvalidArgument, "caption");
+    await rejectsWith(s.connect.post.createPost({ caption: "x".repeat(2201) }, u.opts), Code.InvalidArgument, "caption");
+    await rejectsWith(s.grpc.post.createPost({ caption: "ok", requestId: "bad id!" }, u.opts), Code.InvalidArgument, "request_id");
+    await rejectsWith(s.grpc.post.getPost({ postId: "abc" }, u.opts), Code.InvalidArgument, "post_id");
+    await rejectsWith(s.grpc.graph.follow({ userId: u.id }, u.opts), Code.InvalidArgument, "user_id");
+    await rejectsWith(s.grpc.feed.getHomeFeed({ pageSize: 1000 }, u.opts), Code.InvalidArgument, "page_size");
+    await rejectsWith(s.grpc.identity.signUp({ username: "a", email: "not-an-email", password: "short" }), Code.InvalidArgument, "email");
+    await rejectsWith(s.grpc.identity.signUp({ username: "weakling", email: "weak@example.com", password: "aaaaaaaaaaaa" }), Code.InvalidArgument, "password");
+    await rejectsWith(s.grpc.identity.signUp({ username: u.username, email: "different@example.com", password: "Harbour-Lights-55" }), Code.AlreadyExists);
+    await rejectsWith(s.grpc.identity.login({ login: u.username, password: "Wrong-Pass-55" }), Code.Unauthenticated);
+  });
+
+  it("gives NOT_FOUND for unknown ids", async () => {
+    const u = await newUser(s.grpc);
+    await rejectsWith(s.grpc.post.getPost({ postId: "123456789" }, u.opts), Code.NotFound);
+    await rejectsWith(s.grpc.post.deletePost({ postId: "123456789" }, u.opts), Code.NotFound);
+    await rejectsWith(s.grpc.identity.getUser({ userId: "123456789" }, u.opts), Code.NotFound);
+    await rejectsWith(s.grpc.graph.follow({ userId: "123456789" }, u.opts), Code.NotFound);
+    assert.deepEqual((await s.grpc.post.batchGetPosts({ postIds: ["1", "2"] }, u.opts)).posts, []);
+  });
+
+  it("refuses malformed, tampered and foreign page tokens", async () => {
+    const a = await newUser(s.grpc);
+    const b = await newUser(s.grpc);
+    for (let i = 0; i < 3; i++) await s.grpc.post.createPost({ caption: `p${i}` }, a.opts);
+    const page = await s.grpc.post.listUserPosts({ userId: a.id, pageSize: 1 }, a.opts);
+    assert.notEqual(page.nextPageToken, "");
+    const next = await s.grpc.post.listUserPosts({ userId: a.id, pageSize: 1, pageToken: page.nextPageToken }, b.opts);
+    assert.equal(next.posts.length, 1);
+    await rejectsWith(s.grpc.post.listUserPosts({ userId: a.id, pageToken: "garbage" }, a.opts), Code.InvalidArgument, "page_token");
+    const [body, sig] = page.nextPageToken.split(".");
+    const forged = `${Buffer.from(JSON.stringify({ p: "1" })).toString("base64url")}.${sig}`;
+    await rejectsWith(s.grpc.post.listUserPosts({ userId: a.id, pageToken: forged }, a.opts), Code.InvalidArgument, "page_token");
+    await rejectsWith(s.grpc.post.listUserPosts({ userId: b.id, pageToken: `${body}.${sig}` }, a.opts), Code.InvalidArgument, "page_token");
+    // A feed token is bound to its reader.
+    await s.grpc.graph.follow({ userId: a.id }, b.opts);
+    await s.app.bus.drained();
+    const feed = await s.grpc.feed.getHomeFeed({ pageSize: 1 }, b.opts);
+    assert.notEqual(feed.nextPageToken, "");
+    await rejectsWith(s.grpc.feed.getHomeFeed({ pageToken: feed.nextPageToken }, a.opts), Code.InvalidArgument, "page_token");
+  });
+
+  it("says UNIMPLEMENTED, with a reason, for services not built yet", async () => {
+    const u = await newUser(s.grpc);
+    const err = await rejectsWith(s.grpc.engagement.like({ postId: "1" }, u.opts), Code.Unimplemented);
+    assert.match(err.message, /not implemented yet/);
+    await rejectsWith(s.grpc.media.createUpload({ contentType: "image/jpeg", sizeBytes: 10n }, u.opts), Code.Unimplemented);
+    // A post with media needs the media service: the same honest answer, not a fake success.
+    await rejectsWith(s.grpc.post.createPost({ caption: "pic", mediaIds: ["m1"] }, u.opts), Code.Unimplemented);
+  });
+
+  it("answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not a protobuf message", async () => {
+    const client = new grpc.Client(s.grpcUrl.replace("http://", ""), grpc.credentials.createInsecure());
+    try {
+      const err = await new Promise<grpc.ServiceError>((resolve) =>
+        client.makeUnaryRequest(
+          "/feedmesh.identity.v1.IdentityService/Login",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+          (e) => resolve(e as grpc.ServiceError),
+        ),
+      );
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("refreshes tokens once, and a reused refresh token ends the session family", async () => {
+    const u = await newUser(s.grpc);
+    const r1 = await s.grpc.identity.refresh({ refreshToken: u.refreshToken });
+    const opts = { headers: { authorization: `Bearer ${r1.tokens!.accessToken}` } };
+    assert.equal((await s.grpc.identity.getCurrentUser({}, opts)).user?.userId, u.id);
+    await rejectsWith(s.grpc.identity.refresh({ refreshToken: u.refreshToken }), Code.Unauthenticated);
+    // The family was revoked: the newer refresh token no longer works either.
+    await rejectsWith(s.grpc.identity.refresh({ refreshToken: r1.tokens!.refreshToken }), Code.Unauthenticated);
+  });
+
+  it("retried CreatePost with the same request id returns the same post", async () => {
+    const u = await newUser(s.grpc);
+    const first = (await s.grpc.post.createPost({ caption: "once", requestId: "req-1" }, u.opts)).post!;
+    const again = (await s.grpc.post.createPost({ caption: "once", requestId: "req-1" }, u.opts)).post!;
+    assert.equal(again.postId, first.postId);
+    const list = await s.grpc.post.listUserPosts({ userId: u.id }, u.opts);
+    assert.equal(list.posts.length, 1);
+  });
+});
