@@ -1,9 +1,10 @@
 // feedmesh: one program, many targets. `--target=all` (the default) runs every service in one
 // process on the embedded adapters; `--target=<service>` runs one service (microservices mode).
-import { ConfigError, loadConfig, TARGETS } from "./platform/config.js";
-import { startApp } from "./platform/app.js";
-import { startTelemetry, stopTelemetry } from "./platform/telemetry.js";
+
 import { MODULES } from "./modules.js";
+import { startApp } from "./platform/app.js";
+import { ConfigError, loadConfig, TARGETS } from "./platform/config.js";
+import { startTelemetry, stopTelemetry } from "./platform/telemetry.js";
 
 const USAGE = `usage: feedmesh [--target=${TARGETS.join("|")}]
 Configuration comes from FEEDMESH_* environment variables (see docs/operations.md).`;
@@ -22,7 +23,7 @@ async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
   }
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(env);
   } catch (err) {

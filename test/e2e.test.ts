@@ -32,34 +32,52 @@ describe("embedded mode end to end", () => {
     assert.deepEqual(post.hashtags, ["harbour"]);
 
     const timeline = await s.grpc.post.listUserPosts({ userId: alice.id }, bob.opts);
-    assert.deepEqual(timeline.posts.map((p) => p.postId), [post.postId]);
+    assert.deepEqual(
+      timeline.posts.map((p) => p.postId),
+      [post.postId],
+    );
 
     await settle(s);
     let feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
-    assert.deepEqual(feed.items.map((i) => i.post?.postId), [post.postId]);
+    assert.deepEqual(
+      feed.items.map((i) => i.post?.postId),
+      [post.postId],
+    );
     assert.equal(feed.items[0]?.author?.username, alice.username);
 
     // Restart: stop the process and start a new one on the same data directory.
     await s.stop();
     s = await startSystem(env);
     feed = await s.grpc.feed.getHomeFeed({}, bob.opts); // the old token is still valid
-    assert.deepEqual(feed.items.map((i) => i.post?.postId), [post.postId]);
+    assert.deepEqual(
+      feed.items.map((i) => i.post?.postId),
+      [post.postId],
+    );
     assert.equal((await s.grpc.graph.getRelationship({ userId: alice.id }, bob.opts)).relationship?.outgoing, FollowState.FOLLOWING);
 
     // A post created after the restart reaches the feed as well.
     const second = (await s.grpc.post.createPost({ caption: "second" }, alice.opts)).post!;
     await settle(s);
     feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
-    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId, post.postId]);
+    assert.deepEqual(
+      feed.items.map((i) => i.post?.postId),
+      [second.postId, post.postId],
+    );
 
     // Delete: the post leaves the feed (and the timeline); a second delete is fine.
     await s.grpc.post.deletePost({ postId: post.postId }, alice.opts);
     await s.grpc.post.deletePost({ postId: post.postId }, alice.opts);
     feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
-    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId]);
+    assert.deepEqual(
+      feed.items.map((i) => i.post?.postId),
+      [second.postId],
+    );
     await settle(s);
     feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
-    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId]);
+    assert.deepEqual(
+      feed.items.map((i) => i.post?.postId),
+      [second.postId],
+    );
 
     // Unfollow (idempotent) removes the followee's posts from the feed.
     await s.grpc.graph.unfollow({ userId: alice.id }, bob.opts);
@@ -73,7 +91,10 @@ describe("embedded mode end to end", () => {
     await s.grpc.graph.follow({ userId: alice.id }, bob.opts);
     await settle(s);
     feed = await s.grpc.feed.getHomeFeed({}, bob.opts);
-    assert.deepEqual(feed.items.map((i) => i.post?.postId), [second.postId]);
+    assert.deepEqual(
+      feed.items.map((i) => i.post?.postId),
+      [second.postId],
+    );
     await s.stop();
   });
 

@@ -5,7 +5,7 @@ import { createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { SignJWT, generateKeyPair } from "jose";
+import { generateKeyPair, SignJWT } from "jose";
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { newUser, startSystem, type TestSystem } from "./harness.js";
 
@@ -39,12 +39,24 @@ describe("errors and authorization", () => {
     await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: "Basic abc" } }), Code.Unauthenticated);
     // A token signed by another key, with a valid shape and the victim's id as subject.
     const { privateKey } = await generateKeyPair("ES256");
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "x" }).setIssuer("feedmesh").setAudience("feedmesh").setSubject(u.id).setExpirationTime("5m").sign(privateKey);
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "x" })
+      .setIssuer("feedmesh")
+      .setAudience("feedmesh")
+      .setSubject(u.id)
+      .setExpirationTime("5m")
+      .sign(privateKey);
     await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: `Bearer ${forged}` } }), Code.Unauthenticated);
     // alg "none" and a service token signed with a guessed key.
     const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ sub: u.id, aud: "feedmesh", iss: "feedmesh" })).toString("base64url")}.`;
     await rejectsWith(s.grpc.feed.getHomeFeed({}, { headers: { authorization: `Bearer ${none}` } }), Code.Unauthenticated);
-    const svc = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("feedmesh").setAudience("feedmesh-internal").setSubject("fanout").setExpirationTime("5m").sign(createHmac("sha256", "guess").digest());
+    const svc = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("feedmesh")
+      .setAudience("feedmesh-internal")
+      .setSubject("fanout")
+      .setExpirationTime("5m")
+      .sign(createHmac("sha256", "guess").digest());
     await rejectsWith(s.grpc.graph.listFollowers({ userId: u.id }, { headers: { authorization: `Bearer ${svc}` } }), Code.Unauthenticated);
     // An expired token of the right key cannot be made without the key; a wrong audience is refused.
     await rejectsWith(s.grpc.identity.getCurrentUser({}, { headers: { authorization: `Bearer ${u.refreshToken}` } }), Code.Unauthenticated);
@@ -79,8 +91,15 @@ describe("errors and authorization", () => {
     await rejectsWith(s.grpc.graph.follow({ userId: u.id }, u.opts), Code.InvalidArgument, "user_id");
     await rejectsWith(s.grpc.feed.getHomeFeed({ pageSize: 1000 }, u.opts), Code.InvalidArgument, "page_size");
     await rejectsWith(s.grpc.identity.signUp({ username: "a", email: "not-an-email", password: "short" }), Code.InvalidArgument, "email");
-    await rejectsWith(s.grpc.identity.signUp({ username: "weakling", email: "weak@example.com", password: "aaaaaaaaaaaa" }), Code.InvalidArgument, "password");
-    await rejectsWith(s.grpc.identity.signUp({ username: u.username, email: "different@example.com", password: "Harbour-Lights-55" }), Code.AlreadyExists);
+    await rejectsWith(
+      s.grpc.identity.signUp({ username: "weakling", email: "weak@example.com", password: "aaaaaaaaaaaa" }),
+      Code.InvalidArgument,
+      "password",
+    );
+    await rejectsWith(
+      s.grpc.identity.signUp({ username: u.username, email: "different@example.com", password: "Harbour-Lights-55" }),
+      Code.AlreadyExists,
+    );
     await rejectsWith(s.grpc.identity.login({ login: u.username, password: "Wrong-Pass-55" }), Code.Unauthenticated);
   });
 

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { SERVICES } from "../services/platform/clients.js";
-import { type App, startApp } from "../services/platform/app.js";
-import { loadConfig } from "../services/platform/config.js";
 import { MODULES } from "../services/modules.js";
+import { type App, startApp } from "../services/platform/app.js";
+import { SERVICES } from "../services/platform/clients.js";
+import { loadConfig } from "../services/platform/config.js";
 
 export type Clients = { [K in keyof typeof SERVICES]: Client<(typeof SERVICES)[K]> };
 
@@ -64,7 +64,14 @@ export async function newUser(c: Clients, prefix = "user") {
   const password = "Correct-Horse-9";
   const res = await c.identity.signUp({ username: n, email: `${n}@example.com`, password });
   const token = res.tokens!.accessToken;
-  return { id: res.user!.userId, username: n, password, token, refreshToken: res.tokens!.refreshToken, opts: { headers: { authorization: `Bearer ${token}` } } };
+  return {
+    id: res.user!.userId,
+    username: n,
+    password,
+    token,
+    refreshToken: res.tokens!.refreshToken,
+    opts: { headers: { authorization: `Bearer ${token}` } },
+  };
 }
 
 /** Waits until every event written so far has been consumed. */

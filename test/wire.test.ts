@@ -30,7 +30,9 @@ describe("wire protocols", () => {
     const identity = new pkg.feedmesh.identity.v1.IdentityService(addr, grpc.credentials.createInsecure());
     const graph = new pkg.feedmesh.graph.v1.GraphService(addr, grpc.credentials.createInsecure());
     const call = (client: any, method: string, req: object, md = new grpc.Metadata()) =>
-      new Promise<any>((resolve, reject) => client[method](req, md, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))));
+      new Promise<any>((resolve, reject) =>
+        client[method](req, md, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))),
+      );
     try {
       const res = await call(identity, "SignUp", { username: "stockclient", email: "stock@example.com", password: "Harbour-Lights-77" });
       assert.match(res.user.user_id, /^\d+$/);
@@ -39,7 +41,10 @@ describe("wire protocols", () => {
       const stats = await call(graph, "GetFollowStats", { user_id: res.user.user_id }, md);
       assert.equal(stats.follower_count, "0");
       // Without a token: UNAUTHENTICATED, with the gRPC status code a stock client understands.
-      await assert.rejects(call(graph, "GetFollowStats", { user_id: res.user.user_id }), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED);
+      await assert.rejects(
+        call(graph, "GetFollowStats", { user_id: res.user.user_id }),
+        (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED,
+      );
     } finally {
       identity.close();
       graph.close();
@@ -86,7 +91,18 @@ describe("wire protocols", () => {
     const jwks = await web.identity.getJwks({});
     assert.equal(jwks.keys[0]?.kty, "EC");
     assert.equal(jwks.keys[0]?.alg, "ES256");
-    assert.ok(!JSON.stringify(await (await fetch(`${s.httpUrl}/feedmesh.identity.v1.IdentityService/GetJwks`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).json()).includes('"d"'), "no private key material in the JWKS");
+    assert.ok(
+      !JSON.stringify(
+        await (
+          await fetch(`${s.httpUrl}/feedmesh.identity.v1.IdentityService/GetJwks`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: "{}",
+          })
+        ).json(),
+      ).includes('"d"'),
+      "no private key material in the JWKS",
+    );
   });
 
   it("serves grpc.health.v1 and reflection listing every service, on both ports", async () => {

@@ -2,8 +2,9 @@
 // author's followers, and the author's own; a deleted post leaves every feed; an unfollow takes
 // the followee's posts out of the follower's feed; a follow backfills the followee's recent posts.
 // Every handler is idempotent, since events arrive at least once.
-import type { Delivery } from "../platform/events.js";
+
 import type { FeedStore } from "../feed/store.js";
+import type { Delivery } from "../platform/events.js";
 
 export interface FanoutSources {
   /** Pages through an author's followers; returns the ids and the next cursor ("" at the end). */

@@ -1,8 +1,9 @@
 // The fanout module: a worker with no RPCs of its own (health only), consuming post and follow
 // events and writing followers' feeds.
+
+import { SqliteFeedStore } from "../feed/store.sqlite.js";
 import type { Runtime } from "../platform/app.js";
 import type { ServiceModule } from "../platform/service.js";
-import { SqliteFeedStore } from "../feed/store.sqlite.js";
 import { Fanout } from "./fanout.js";
 
 const FOLLOWER_PAGE = 1000;
@@ -13,7 +14,10 @@ export function fanoutModule(rt: Runtime): ServiceModule {
     new SqliteFeedStore(rt.db),
     {
       async followers(authorId, pageToken) {
-        const res = await rt.clients.graph.listFollowers({ userId: authorId, pageSize: FOLLOWER_PAGE, pageToken }, await rt.auth.asService());
+        const res = await rt.clients.graph.listFollowers(
+          { userId: authorId, pageSize: FOLLOWER_PAGE, pageToken },
+          await rt.auth.asService(),
+        );
         return { ids: res.followers.map((f) => f.userId), next: res.nextPageToken };
       },
       async recentPosts(authorId, limit) {

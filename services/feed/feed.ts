@@ -2,8 +2,9 @@
 // hydrate each entry (post, author). Entries whose post was deleted, or is no longer visible to
 // the reader, are skipped and the page is filled from older entries, so a page is never short
 // while older content exists.
-import type { Post } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
+
 import type { User } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import type { Post } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
 import type { FeedStore } from "./store.js";
 
 export interface Hydrator {

@@ -18,7 +18,12 @@ export class SqliteFeedStore implements FeedStore {
   async add(readerIds: string[], e: FeedEntry): Promise<void> {
     this.db.tx(() => {
       for (const reader of readerIds) {
-        this.db.run("INSERT OR IGNORE INTO feed_entries (reader_id, post_id, author_id) VALUES (?, ?, ?)", BigInt(reader), BigInt(e.postId), BigInt(e.authorId));
+        this.db.run(
+          "INSERT OR IGNORE INTO feed_entries (reader_id, post_id, author_id) VALUES (?, ?, ?)",
+          BigInt(reader),
+          BigInt(e.postId),
+          BigInt(e.authorId),
+        );
       }
     });
   }
@@ -26,7 +31,12 @@ export class SqliteFeedStore implements FeedStore {
   async addMany(readerId: string, entries: FeedEntry[]): Promise<void> {
     this.db.tx(() => {
       for (const e of entries) {
-        this.db.run("INSERT OR IGNORE INTO feed_entries (reader_id, post_id, author_id) VALUES (?, ?, ?)", BigInt(readerId), BigInt(e.postId), BigInt(e.authorId));
+        this.db.run(
+          "INSERT OR IGNORE INTO feed_entries (reader_id, post_id, author_id) VALUES (?, ?, ?)",
+          BigInt(readerId),
+          BigInt(e.postId),
+          BigInt(e.authorId),
+        );
       }
     });
   }

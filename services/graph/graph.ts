@@ -1,6 +1,7 @@
 // The graph domain: follow edges, follow requests, privacy, and who may see whose lists.
-import { encodeEvent } from "../platform/events.js";
+
 import { invalidField, notFound, permissionDenied } from "../platform/errors.js";
+import { encodeEvent } from "../platform/events.js";
 import { type EdgeCursor, type EdgePage, type EdgeState, FOLLOWING, type GraphStore, NONE, REQUESTED } from "./store.js";
 
 export interface Relationship {
@@ -25,7 +26,9 @@ export class Graph {
     const state = (await this.store.isPrivate(target)) ? REQUESTED : FOLLOWING;
     await this.store.addEdge(me, target, state, Date.now(), (count) =>
       state === FOLLOWING
-        ? encodeEvent("follows", me, { event: { case: "followed", value: { followerId: me, followeeId: target, followeeFollowerCount: BigInt(count) } } })
+        ? encodeEvent("follows", me, {
+            event: { case: "followed", value: { followerId: me, followeeId: target, followeeFollowerCount: BigInt(count) } },
+          })
         : encodeEvent("follows", me, { event: { case: "requested", value: { followerId: me, followeeId: target } } }),
     );
     return this.relationship(me, target);
@@ -74,7 +77,9 @@ export class Graph {
 
   async approve(me: string, requester: string): Promise<void> {
     const ok = await this.store.approve(requester, me, Date.now(), (count) =>
-      encodeEvent("follows", requester, { event: { case: "followed", value: { followerId: requester, followeeId: me, followeeFollowerCount: BigInt(count) } } }),
+      encodeEvent("follows", requester, {
+        event: { case: "followed", value: { followerId: requester, followeeId: me, followeeFollowerCount: BigInt(count) } },
+      }),
     );
     if (!ok && (await this.store.edge(requester, me)) !== FOLLOWING) throw notFound(`follow request from ${requester}`);
   }
@@ -99,7 +104,9 @@ export class Graph {
       isPrivate,
       encodeEvent("follows", me, { event: { case: "privacyChanged", value: { userId: me, private: isPrivate } } }),
       (followerId, count) =>
-        encodeEvent("follows", followerId, { event: { case: "followed", value: { followerId, followeeId: me, followeeFollowerCount: BigInt(count) } } }),
+        encodeEvent("follows", followerId, {
+          event: { case: "followed", value: { followerId, followeeId: me, followeeFollowerCount: BigInt(count) } },
+        }),
     );
   }
 }

@@ -1,7 +1,7 @@
 // GraphService handlers: proto in, domain call, proto out.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { FollowState, type GraphService } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
+import type { FollowState, GraphService } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
 import { actingUser, viewer } from "../platform/auth.js";
 import { type PageTokens, pageSize } from "../platform/pagetoken.js";
 import type { Graph, Relationship } from "./graph.js";
@@ -35,7 +35,13 @@ export function graphRoutes(graph: Graph, tokens: PageTokens): ServiceImpl<typeo
     },
     async listFollowing(req, ctx) {
       const scope = `graph.following:${req.userId}:${req.minFollowerCount}`;
-      const page = await graph.following(viewer(ctx), req.userId, pageSize(req.pageSize, 50), cursor(scope, req.pageToken), Number(req.minFollowerCount));
+      const page = await graph.following(
+        viewer(ctx),
+        req.userId,
+        pageSize(req.pageSize, 50),
+        cursor(scope, req.pageToken),
+        Number(req.minFollowerCount),
+      );
       const { entries, nextPageToken } = out(scope, page);
       return { following: entries, nextPageToken };
     },

@@ -92,7 +92,12 @@ export class SqliteGraphStore implements GraphStore {
     return { followers: col.num(r?.followers), following: col.num(r?.following) };
   }
 
-  async setPrivate(userId: string, isPrivate: boolean, event: EncodedEvent, approved: (followerId: string, count: number) => EncodedEvent): Promise<void> {
+  async setPrivate(
+    userId: string,
+    isPrivate: boolean,
+    event: EncodedEvent,
+    approved: (followerId: string, count: number) => EncodedEvent,
+  ): Promise<void> {
     this.db.tx(() => {
       if (isPrivate) {
         this.db.run("INSERT OR IGNORE INTO graph_private (user_id) VALUES (?)", BigInt(userId));
@@ -124,7 +129,11 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   private edgeSync(followerId: string, followeeId: string): EdgeState {
-    const r = this.db.get("SELECT state FROM graph_edges WHERE follower_id = ? AND followee_id = ?", BigInt(followerId), BigInt(followeeId));
+    const r = this.db.get(
+      "SELECT state FROM graph_edges WHERE follower_id = ? AND followee_id = ?",
+      BigInt(followerId),
+      BigInt(followeeId),
+    );
     return (r ? col.num(r.state) : NONE) as EdgeState;
   }
 

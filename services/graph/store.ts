@@ -40,5 +40,10 @@ export interface GraphStore {
   listOutgoing(userId: string, limit: number, after: EdgeCursor | null, minFollowers: number): Promise<EdgePage>;
   counts(userId: string): Promise<{ followers: number; following: number }>;
   /** Sets the privacy flag and appends its event; making an account public approves requests. */
-  setPrivate(userId: string, isPrivate: boolean, event: EncodedEvent, approved: (followerId: string, count: number) => EncodedEvent): Promise<void>;
+  setPrivate(
+    userId: string,
+    isPrivate: boolean,
+    event: EncodedEvent,
+    approved: (followerId: string, count: number) => EncodedEvent,
+  ): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // The identity domain: accounts, credentials and tokens.
-import { encodeEvent } from "../platform/events.js";
+
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "../platform/errors.js";
+import { encodeEvent } from "../platform/events.js";
 import { ids } from "../platform/ids.js";
 import { DUMMY_HASH, hashPassword, passwordViolations, verifyPassword } from "./password.js";
 import type { IdentityStore, ProfilePatch, UserRecord } from "./store.js";

@@ -9,7 +9,12 @@ import { TokenIssuer } from "./tokens.js";
 
 export function identityModule(rt: Runtime): ServiceModule {
   const store = new SqliteIdentityStore(rt.db);
-  const tokens = new TokenIssuer(store, rt.config.FEEDMESH_ISSUER, rt.config.FEEDMESH_ACCESS_TOKEN_TTL, rt.config.FEEDMESH_REFRESH_TOKEN_TTL);
+  const tokens = new TokenIssuer(
+    store,
+    rt.config.FEEDMESH_ISSUER,
+    rt.config.FEEDMESH_ACCESS_TOKEN_TTL,
+    rt.config.FEEDMESH_REFRESH_TOKEN_TTL,
+  );
   const identity = new Identity(store, tokens);
   // The profile shows whether an account is private; the graph service owns that setting.
   rt.bus.subscribe("identity", "follows", async ({ event }) => {

@@ -1,5 +1,5 @@
 // Password hashing with scrypt (node:crypto, memory-hard), and the password policy.
-import { randomBytes, scrypt as scryptCb, type ScryptOptions, timingSafeEqual } from "node:crypto";
+import { randomBytes, type ScryptOptions, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
 import type { FieldViolation } from "../platform/errors.js";
 
 const N = 2 ** 15;

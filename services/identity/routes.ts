@@ -1,8 +1,7 @@
 // IdentityService handlers: proto in, domain call, proto out.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { type MediaService, MediaState } from "../../gen/ts/feedmesh/media/v1/media_service_pb.js";
+import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type IdentityService,
   type TokenPair,
@@ -10,10 +9,10 @@ import {
   type User,
   UserSchema,
 } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import { type MediaService, MediaState } from "../../gen/ts/feedmesh/media/v1/media_service_pb.js";
 import { actingUser } from "../platform/auth.js";
 import type { CallAuth } from "../platform/clients.js";
 import { invalidField } from "../platform/errors.js";
-import type { Client } from "@connectrpc/connect";
 import type { Identity } from "./identity.js";
 import type { ProfilePatch, UserRecord } from "./store.js";
 import type { IssuedTokens } from "./tokens.js";

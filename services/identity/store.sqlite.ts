@@ -65,10 +65,7 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async getUsers(userIds: string[]): Promise<UserRecord[]> {
     if (userIds.length === 0) return [];
-    const rows = this.db.all(
-      `SELECT ${USER_COLUMNS} FROM identity_users WHERE user_id IN ${ID_LIST}`,
-      JSON.stringify(userIds),
-    );
+    const rows = this.db.all(`SELECT ${USER_COLUMNS} FROM identity_users WHERE user_id IN ${ID_LIST}`, JSON.stringify(userIds));
     return rows.map(toUser);
   }
 

@@ -33,7 +33,7 @@ export class TokenIssuer {
     const current = keys[0]!;
     this.key = {
       kid: current.kid,
-      privateKey: (await importJWK(JSON.parse(current.privateJwk), "ES256")),
+      privateKey: await importJWK(JSON.parse(current.privateJwk), "ES256"),
       publicJwks: keys.map((k) => JSON.parse(k.publicJwk) as JWK),
     };
     return this.key;

@@ -97,7 +97,10 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   const index = new DescriptorIndex([...domain.map((s) => s.desc.file), Health.file, ServerReflection.file]);
   const platform: ServiceRegistration[] = [
     registration(Health, health.impl()),
-    registration(ServerReflection, reflectionImpl(index, () => all.map((s) => s.desc.typeName))),
+    registration(
+      ServerReflection,
+      reflectionImpl(index, () => all.map((s) => s.desc.typeName)),
+    ),
   ].map((s) => wrapService(s, deps));
   const all = [...domain, ...platform];
 

@@ -121,12 +121,17 @@ export class EmbeddedBus implements EventBus {
 
   private async deliver(s: Subscription, key: string, payload: Uint8Array, headers: Record<string, string>): Promise<void> {
     const parent = propagation.extract(context.active(), headers);
-    await tracer.startActiveSpan(`${s.topic} process`, { kind: SpanKind.CONSUMER, attributes: { "messaging.destination.name": s.topic, "messaging.consumer.group.name": s.group } }, parent, async (span) => {
-      try {
-        await s.handler({ topic: s.topic, key, event: decodeEvent(s.topic, payload), headers });
-      } finally {
-        span.end();
-      }
-    });
+    await tracer.startActiveSpan(
+      `${s.topic} process`,
+      { kind: SpanKind.CONSUMER, attributes: { "messaging.destination.name": s.topic, "messaging.consumer.group.name": s.group } },
+      parent,
+      async (span) => {
+        try {
+          await s.handler({ topic: s.topic, key, event: decodeEvent(s.topic, payload), headers });
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 }

@@ -2,18 +2,7 @@
 // with a message that names the variable, instead of failing later in some handler.
 import { z } from "zod";
 
-export const TARGETS = [
-  "all",
-  "identity",
-  "graph",
-  "post",
-  "media",
-  "feed",
-  "fanout",
-  "engagement",
-  "notification",
-  "search",
-] as const;
+export const TARGETS = ["all", "identity", "graph", "post", "media", "feed", "fanout", "engagement", "notification", "search"] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** The targets that serve RPCs (fanout is a worker). */

@@ -13,9 +13,7 @@ export interface FieldViolation {
 
 export function invalidArgument(violations: FieldViolation[]): ConnectError {
   const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-  return new ConnectError(message, Code.InvalidArgument, undefined, [
-    { desc: BadRequestSchema, value: { fieldViolations: violations } },
-  ]);
+  return new ConnectError(message, Code.InvalidArgument, undefined, [{ desc: BadRequestSchema, value: { fieldViolations: violations } }]);
 }
 
 export function invalidField(field: string, description: string): ConnectError {

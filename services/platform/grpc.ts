@@ -148,7 +148,9 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
   });
   if (error.details.length > 0) {
     const details = error.details.map((d) =>
-      "desc" in d ? anyPack(d.desc, create(d.desc, d.value)) : { $typeName: "google.protobuf.Any" as const, typeUrl: `type.googleapis.com/${d.type}`, value: d.value },
+      "desc" in d
+        ? anyPack(d.desc, create(d.desc, d.value))
+        : { $typeName: "google.protobuf.Any" as const, typeUrl: `type.googleapis.com/${d.type}`, value: d.value },
     );
     const status = create(StatusSchema, { code: error.code, message: error.rawMessage, details });
     metadata.set("grpc-status-details-bin", Buffer.from(toBinary(StatusSchema, status)));

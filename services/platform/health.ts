@@ -3,11 +3,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
+  type Health,
   type HealthCheckRequest,
   type HealthCheckResponse,
-  HealthCheckResponse_ServingStatus as Status,
   HealthCheckResponseSchema,
-  Health,
+  HealthCheckResponse_ServingStatus as Status,
 } from "../../gen/ts/grpc/health/v1/health_pb.js";
 
 export { Status as ServingStatus };

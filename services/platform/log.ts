@@ -1,6 +1,6 @@
 // Structured JSON logs (pino), one line per event, carrying the trace id when there is one.
 import { trace } from "@opentelemetry/api";
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 

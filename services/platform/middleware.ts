@@ -4,8 +4,8 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import type { Validator } from "@bufbuild/protovalidate";
-import { type HandlerContext, createContextKey } from "@connectrpc/connect";
-import { context, propagation, SpanKind, SpanStatusCode, type Span, trace } from "@opentelemetry/api";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { bearerKey, PUBLIC_METHODS, principalKey, type TokenVerifier } from "./auth.js";
 import { Code, ConnectError, invalidArgument, toConnectError, unauthenticated } from "./errors.js";
 import type { Logger } from "./log.js";

@@ -4,9 +4,9 @@ import { create, createRegistry, type DescFile, type Registry, toBinary } from "
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
+  type ServerReflection,
   type ServerReflectionRequest,
   type ServerReflectionResponse,
-  ServerReflection,
   ServerReflectionResponseSchema,
 } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 
@@ -63,7 +63,9 @@ function answer(index: DescriptorIndex, serviceNames: () => string[], req: Serve
     case "allExtensionNumbersOfType": {
       const msg = registry.getMessage(r.value);
       if (!msg) return notFound(base, `type ${r.value}`);
-      const numbers = [...registry].filter((d) => d.kind === "extension" && d.extendee.typeName === r.value).map((d) => (d.kind === "extension" ? d.number : 0));
+      const numbers = [...registry]
+        .filter((d) => d.kind === "extension" && d.extendee.typeName === r.value)
+        .map((d) => (d.kind === "extension" ? d.number : 0));
       return create(ServerReflectionResponseSchema, {
         ...base,
         messageResponse: { case: "allExtensionNumbersResponse", value: { baseTypeName: r.value, extensionNumber: numbers } },

@@ -36,9 +36,7 @@ export class EmbeddedDb {
 
   /** Applies, in order and once each, the migrations of a component. */
   migrate(component: string, steps: string[]): void {
-    const done = new Set(
-      this.all("SELECT version FROM feedmesh_migrations WHERE component = ?", component).map((r) => Number(r.version)),
-    );
+    const done = new Set(this.all("SELECT version FROM feedmesh_migrations WHERE component = ?", component).map((r) => Number(r.version)));
     steps.forEach((sql, i) => {
       if (done.has(i + 1)) return;
       this.tx(() => {

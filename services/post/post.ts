@@ -1,10 +1,11 @@
 // The post domain: creating, reading, editing and deleting posts, and who may see them.
-import { encodeEvent } from "../platform/events.js";
+
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { invalidField, notFound, permissionDenied } from "../platform/errors.js";
+import { encodeEvent } from "../platform/events.js";
 import { ids } from "../platform/ids.js";
 import { hashtags, mentions } from "./caption.js";
 import type { MediaRefRecord, PostRecord, PostStore } from "./store.js";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 
 /**
  * Who reads: a user id, or null for a service. `follows(author)` says whether the reading user
@@ -44,7 +45,14 @@ export class Posts {
     const event = encodeEvent("posts", authorId, {
       event: {
         case: "created",
-        value: { postId: post.postId, authorId, createTime: timestampFromMs(now), hashtags: post.hashtags, mentions: post.mentions, caption },
+        value: {
+          postId: post.postId,
+          authorId,
+          createTime: timestampFromMs(now),
+          hashtags: post.hashtags,
+          mentions: post.mentions,
+          caption,
+        },
       },
     });
     return this.store.create(post, input.requestId, event);
@@ -61,7 +69,10 @@ export class Posts {
   /** The live posts visible to the reader, in the order asked. */
   async getMany(reader: Reader, postIds: string[]): Promise<PostRecord[]> {
     const posts = await this.store.getMany([...new Set(postIds)]);
-    const visible = await this.visibleAuthors(reader, posts.map((p) => p.authorId));
+    const visible = await this.visibleAuthors(
+      reader,
+      posts.map((p) => p.authorId),
+    );
     const byId = new Map(posts.filter((p) => visible.has(p.authorId)).map((p) => [p.postId, p]));
     return [...new Set(postIds)].flatMap((id) => byId.get(id) ?? []);
   }

@@ -38,7 +38,11 @@ export class SqlitePostStore implements PostStore {
   async create(p: PostRecord, requestId: string, e: EncodedEvent): Promise<PostRecord> {
     return this.db.tx(() => {
       if (requestId !== "") {
-        const earlier = this.db.get(`SELECT ${COLUMNS} FROM post_posts WHERE author_id = ? AND request_id = ?`, BigInt(p.authorId), requestId);
+        const earlier = this.db.get(
+          `SELECT ${COLUMNS} FROM post_posts WHERE author_id = ? AND request_id = ?`,
+          BigInt(p.authorId),
+          requestId,
+        );
         if (earlier) return toPost(earlier);
       }
       this.db.run(
@@ -65,7 +69,9 @@ export class SqlitePostStore implements PostStore {
 
   async getMany(postIds: string[]): Promise<PostRecord[]> {
     if (postIds.length === 0) return [];
-    return this.db.all(`SELECT ${COLUMNS} FROM post_posts WHERE deleted = 0 AND post_id IN ${ID_LIST}`, JSON.stringify(postIds)).map(toPost);
+    return this.db
+      .all(`SELECT ${COLUMNS} FROM post_posts WHERE deleted = 0 AND post_id IN ${ID_LIST}`, JSON.stringify(postIds))
+      .map(toPost);
   }
 
   async listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
@@ -102,7 +108,10 @@ export class SqlitePostStore implements PostStore {
   }
 
   async setAuthorPrivate(userId: string, isPrivate: boolean): Promise<void> {
-    this.db.run(isPrivate ? "INSERT OR IGNORE INTO post_private_authors (user_id) VALUES (?)" : "DELETE FROM post_private_authors WHERE user_id = ?", BigInt(userId));
+    this.db.run(
+      isPrivate ? "INSERT OR IGNORE INTO post_private_authors (user_id) VALUES (?)" : "DELETE FROM post_private_authors WHERE user_id = ?",
+      BigInt(userId),
+    );
   }
 
   async privateAuthors(authorIds: string[]): Promise<Set<string>> {

@@ -1,0 +1,44 @@
+# feedmesh: every target runs on the project's own Node 24 and tools from node_modules.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help install start test gen check-gen lint typecheck breaking bench-rpc clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+node_modules/.bin/node: package.json package-lock.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.bin/node ## install dependencies (Node 24 included)
+
+start: install ## start every service in one process on the embedded store (127.0.0.1:8080 and :8081)
+	npm start
+
+test: install ## every check and every test (what CI runs)
+	npm test
+
+gen: install ## regenerate gen/ts and gen/feedmesh.binpb from proto/
+	buf generate
+	buf build -o gen/feedmesh.binpb
+
+check-gen: install ## fail if gen/ is stale
+	bash scripts/check-gen.sh
+
+lint: install ## buf lint and biome
+	buf lint
+	biome check .
+
+typecheck: install ## strict TypeScript
+	tsc -p .
+
+BREAKING_AGAINST ?= .git\#branch=main
+breaking: install ## buf breaking (FILE rules) against BREAKING_AGAINST (default: the main branch)
+	buf breaking --against '$(BREAKING_AGAINST)'
+
+bench-rpc: install ## echo throughput and latency of grpc-js and connect-node, side by side
+	npm run bench:rpc
+
+clean: ## remove the embedded data directory
+	rm -rf data
