@@ -4,7 +4,7 @@
 import { MODULES } from "./modules.js";
 import { startApp } from "./platform/app.js";
 import { ConfigError, loadConfig, TARGETS } from "./platform/config.js";
-import { startTelemetry, stopTelemetry } from "./platform/telemetry.js";
+import { stopTelemetry } from "./platform/telemetry.js";
 
 const USAGE = `usage: feedmesh [--target=${TARGETS.join("|")}]
 Configuration comes from FEEDMESH_* environment variables (see docs/operations.md).`;
@@ -33,7 +33,6 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  startTelemetry(`feedmesh-${config.FEEDMESH_TARGET}`);
   const app = await startApp(config, MODULES).catch((err: Error) => {
     console.error(`feedmesh: ${err.message}`);
     process.exit(1);

@@ -23,6 +23,7 @@ import { loadSecrets } from "./secrets.js";
 import { type RunningServer, serve } from "./server.js";
 import { registration, type ServiceModule, type ServiceRegistration } from "./service.js";
 import { EmbeddedDb } from "./sqlite.js";
+import { startTelemetry } from "./telemetry.js";
 
 /** What every module gets. */
 export interface Runtime {
@@ -47,6 +48,7 @@ export interface App {
 
 export async function startApp(config: Config, factories: Partial<Record<Target, ModuleFactory>>): Promise<App> {
   const target = config.FEEDMESH_TARGET;
+  startTelemetry(`feedmesh-${target}`);
   const log = createLogger(config.FEEDMESH_LOG_LEVEL, { target });
   const secrets = loadSecrets(config);
   const db = new EmbeddedDb(config.FEEDMESH_STORE === "memory" ? null : config.FEEDMESH_DATA_DIR);

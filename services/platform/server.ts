@@ -53,6 +53,22 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const h1 = http.createServer(handler);
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
+  // HTTP/1.1 connections with a request in flight; idle ones are closed at once when draining.
+  const h1Busy = new Map<net.Socket, number>();
+  const h1Sockets = new Set<net.Socket>();
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    h1Busy.set(socket, (h1Busy.get(socket) ?? 0) + 1);
+    if (shutdown.signal.aborted) res.setHeader("connection", "close");
+    res.once("close", () => {
+      const left = (h1Busy.get(socket) ?? 1) - 1;
+      if (left > 0) h1Busy.set(socket, left);
+      else {
+        h1Busy.delete(socket);
+        if (shutdown.signal.aborted) socket.destroySoon();
+      }
+    });
+  });
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
@@ -69,6 +85,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         h2.emit("connection", replaying(socket, chunk));
       } else {
         socket.unshift(chunk);
+        h1Sockets.add(socket);
+        socket.once("close", () => h1Sockets.delete(socket));
         h1.emit("connection", socket);
         socket.resume();
       }
@@ -97,7 +115,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       shutdown.abort();
       listener.close();
       for (const s of sessions) s.close(); // GOAWAY: finish open streams, accept no new ones
-      h1.closeIdleConnections();
+      for (const socket of h1Sockets) if (!h1Busy.has(socket)) socket.destroySoon();
       const grpcDone = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       const httpDone = new Promise<void>((resolve) => {
         const check = () => (sockets.size === 0 ? resolve() : setTimeout(check, 20).unref());

@@ -1,0 +1,31 @@
+// The README's example, run as written against a fresh server (ports substituted).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { startSystem, type TestSystem } from "./harness.js";
+
+const run = promisify(execFile);
+
+describe("README", () => {
+  let s: TestSystem;
+  before(async () => {
+    s = await startSystem();
+  });
+  after(() => s.stop());
+
+  it("its example works as written", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = /<!-- readme-example: start -->\s*```bash\n([\s\S]*?)```\s*<!-- readme-example: end -->/.exec(readme)?.[1];
+    assert.ok(block, "the README has an example block");
+    const script = block
+      .replaceAll("127.0.0.1:8080", `127.0.0.1:${s.app.server.httpPort}`)
+      .replaceAll("127.0.0.1:8081", `127.0.0.1:${s.app.server.grpcPort}`);
+    const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], { timeout: 60_000, env: process.env });
+    assert.match(stdout, /"caption":"First light over the #harbour"/);
+    assert.match(stdout, /"items":\[\{"post":\{"postId":"\d+"/, "Bob's feed has Alice's post");
+    assert.match(stdout, /feedmesh\.feed\.v1\.FeedService/);
+    assert.match(stdout, /"hashtags": \[\s*"harbour"/);
+  });
+});
