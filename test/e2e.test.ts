@@ -98,6 +98,33 @@ describe("embedded mode end to end", () => {
     await s.stop();
   });
 
+  it("delivers events written before a crash once the process is back", async () => {
+    const crash = tempDir();
+    const env2 = { FEEDMESH_STORE: "sqlite", FEEDMESH_DATA_DIR: crash.dir };
+    try {
+      let s = await startSystem(env2);
+      const author = await newUser(s.grpc, "author");
+      const reader = await newUser(s.grpc, "reader");
+      await s.grpc.graph.follow({ userId: author.id }, reader.opts);
+      await settle(s);
+      // The fan-out stops (as if the process died right after acknowledging the post).
+      await s.app.bus.stop();
+      const post = (await s.grpc.post.createPost({ caption: "acknowledged, not yet fanned out" }, author.opts)).post!;
+      assert.deepEqual((await s.grpc.feed.getHomeFeed({}, reader.opts)).items, []);
+      await s.stop();
+      s = await startSystem(env2);
+      await settle(s);
+      const feed = await s.grpc.feed.getHomeFeed({}, reader.opts);
+      assert.deepEqual(
+        feed.items.map((i) => i.post?.postId),
+        [post.postId],
+      );
+      await s.stop();
+    } finally {
+      crash.cleanup();
+    }
+  });
+
   it("pages the feed newest first, disjoint and complete while posts arrive", async () => {
     const s = await startSystem();
     try {
