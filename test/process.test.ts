@@ -4,7 +4,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { after, describe, it } from "node:test";
-import { tempDir } from "./harness.js";
+import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
+import { clientsFor, newUser, tempDir } from "./harness.js";
 
 const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
 
@@ -44,6 +45,40 @@ describe("the feedmesh program", () => {
     const [code] = await exited;
     assert.equal(code, 0, output());
     assert.match(output(), /"msg":"stopped"/);
+  });
+
+  it("runs one service per process, calling the others over gRPC", async () => {
+    const shared = { FEEDMESH_DATA_DIR: data.dir, FEEDMESH_SECRET: "a-shared-secret-of-at-least-32-chars!" };
+    const id = run({ ...shared, FEEDMESH_HTTP_ADDR: "127.0.0.1:0", FEEDMESH_GRPC_ADDR: "127.0.0.1:0" }, ["--target=identity"]);
+    const [, , idGrpc] = await waitFor(id.output, /"http":(\d+),"grpc":(\d+),"target":"identity"/);
+    const post = run(
+      { ...shared, FEEDMESH_HTTP_ADDR: "127.0.0.1:0", FEEDMESH_GRPC_ADDR: "127.0.0.1:0", FEEDMESH_IDENTITY_ADDR: `127.0.0.1:${idGrpc}` },
+      ["--target=post"],
+    );
+    const [, postHttp] = await waitFor(post.output, /"http":(\d+),"grpc":\d+,"target":"post"/);
+    try {
+      const c = clientsFor(createGrpcJsTransport(`127.0.0.1:${idGrpc}`));
+      const u = await newUser(c, "micro");
+      // The post process verifies the token against the identity process's JWKS.
+      const res = await fetch(`http://127.0.0.1:${postHttp}/feedmesh.post.v1.PostService/CreatePost`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${u.token}` },
+        body: JSON.stringify({ caption: "from another process" }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(((await res.json()) as { post: { authorId: string } }).post.authorId, u.id);
+      // The identity target does not serve posts.
+      const elsewhere = await fetch(`http://127.0.0.1:${postHttp}/feedmesh.identity.v1.IdentityService/GetJwks`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(elsewhere.status, 404);
+    } finally {
+      id.child.kill("SIGTERM");
+      post.child.kill("SIGTERM");
+      await Promise.all([once(id.child, "exit"), once(post.child, "exit")]);
+    }
   });
 
   it("refuses a bad configuration, naming the variable", async () => {

@@ -4,13 +4,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { SERVICES } from "../services/platform/clients.js";
+import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
 import { clientsFor, newUser, startSystem, type TestSystem } from "./harness.js";
 
 describe("wire protocols", () => {
@@ -131,6 +133,19 @@ describe("wire protocols", () => {
       assert.ok(answers[2]?.case === "fileDescriptorResponse" && answers[2].value.fileDescriptorProto.length > 3, "dependencies included");
       assert.equal(answers[3]?.case, "errorResponse");
     }
+  });
+
+  it("carries codes and field details through the grpc-js transport used between services", async () => {
+    const c = clientsFor(createGrpcJsTransport(s.grpcUrl.replace("http://", "")));
+    const u = await newUser(c, "viagrpcjs");
+    const me = await c.identity.getCurrentUser({}, u.opts);
+    assert.equal(me.user?.userId, u.id);
+    const err = await c.post.createPost({ caption: "" }, u.opts).catch((e: unknown) => e);
+    assert.ok(err instanceof ConnectError && err.code === Code.InvalidArgument, String(err));
+    assert.deepEqual(
+      err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field)),
+      ["caption"],
+    );
   });
 
   it("returns a JSON 404 for unknown paths and ok on /healthz", async () => {

@@ -4,7 +4,6 @@
 import { type DescService, toJson } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { JSONWebKeySet } from "jose";
 import { GetJwksResponseSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
@@ -24,6 +23,7 @@ import { type RunningServer, serve } from "./server.js";
 import { registration, type ServiceModule, type ServiceRegistration } from "./service.js";
 import { EmbeddedDb } from "./sqlite.js";
 import { startTelemetry } from "./telemetry.js";
+import { createGrpcJsTransport } from "./transport.grpc.js";
 
 /** What every module gets. */
 export interface Runtime {
@@ -69,7 +69,7 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   function transportFor(name: ServiceName, desc: DescService): Transport {
     if (localNames.has(desc.typeName) && local) return local;
     const addr = serviceAddr(config, name);
-    if (addr) return createGrpcTransport({ baseUrl: `http://${addr}` });
+    if (addr) return createGrpcJsTransport(addr);
     return unconfigured(name);
   }
 
