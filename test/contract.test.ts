@@ -5,6 +5,7 @@ import { getOption, hasOption } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { http } from "../gen/ts/google/api/annotations_pb.js";
 import { SERVICES } from "../services/platform/clients.js";
+import type { EmbeddedDb } from "../services/platform/sqlite.js";
 import { newUser, startSystem, type TestSystem } from "./harness.js";
 
 describe("contracts", () => {
@@ -37,7 +38,8 @@ describe("interceptors", () => {
       { caption: "traced" },
       { headers: { ...u.opts.headers, traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
     );
-    const row = s.app.runtime.db.get("SELECT headers FROM feedmesh_outbox WHERE topic = 'posts' ORDER BY seq DESC LIMIT 1");
+    assert.equal(s.app.runtime.store.kind, "sqlite");
+    const row = (s.app.runtime.store.db as EmbeddedDb).get("SELECT headers FROM feedmesh_outbox WHERE topic = 'posts' ORDER BY seq DESC LIMIT 1");
     const headers = JSON.parse(String(row?.headers)) as Record<string, string>;
     assert.match(headers.traceparent ?? "", new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });

@@ -108,7 +108,7 @@ describe("embedded mode end to end", () => {
       await s.grpc.graph.follow({ userId: author.id }, reader.opts);
       await settle(s);
       // The fan-out stops (as if the process died right after acknowledging the post).
-      await s.app.bus.stop();
+      await s.app.backends.bus.stop();
       const post = (await s.grpc.post.createPost({ caption: "acknowledged, not yet fanned out" }, author.opts)).post!;
       assert.deepEqual((await s.grpc.feed.getHomeFeed({}, reader.opts)).items, []);
       await s.stop();

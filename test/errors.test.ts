@@ -7,7 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { generateKeyPair, SignJWT } from "jose";
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
-import { newUser, startSystem, type TestSystem } from "./harness.js";
+import { newUser, settle, startSystem, type TestSystem } from "./harness.js";
 
 /** Asserts a call fails with a code and, for INVALID_ARGUMENT, a field violation on `field`. */
 async function rejectsWith(call: Promise<unknown>, code: Code, field?: string): Promise<ConnectError> {
@@ -127,7 +127,7 @@ describe("errors and authorization", () => {
     await rejectsWith(s.grpc.post.listUserPosts({ userId: b.id, pageToken: `${body}.${sig}` }, a.opts), Code.InvalidArgument, "page_token");
     // A feed token is bound to its reader.
     await s.grpc.graph.follow({ userId: a.id }, b.opts);
-    await s.app.bus.drained();
+    await settle(s);
     const feed = await s.grpc.feed.getHomeFeed({ pageSize: 1 }, b.opts);
     assert.notEqual(feed.nextPageToken, "");
     await rejectsWith(s.grpc.feed.getHomeFeed({ pageToken: feed.nextPageToken }, a.opts), Code.InvalidArgument, "page_token");

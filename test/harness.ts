@@ -8,6 +8,7 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { MODULES } from "../services/modules.js";
 import { type App, startApp } from "../services/platform/app.js";
+import { EmbeddedBus } from "../services/platform/bus.embedded.js";
 import { SERVICES } from "../services/platform/clients.js";
 import { loadConfig } from "../services/platform/config.js";
 
@@ -74,7 +75,21 @@ export async function newUser(c: Clients, prefix = "user") {
   };
 }
 
-/** Waits until every event written so far has been consumed. */
+/** Waits until every event written so far has been consumed (embedded bus). */
 export async function settle(s: TestSystem): Promise<void> {
-  await s.app.bus.drained();
+  const bus = s.app.backends.bus;
+  if (bus instanceof EmbeddedBus) await bus.drained();
+}
+
+/** Retries an assertion until it passes or the time is up (for asynchronous effects). */
+export async function eventually<T>(check: () => Promise<T>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

@@ -29,16 +29,22 @@ export class Fanout {
     const e = event.event;
     if (e.case === "created") {
       const entry = { postId: e.value.postId, authorId: e.value.authorId };
-      await this.store.add([e.value.authorId], entry);
-      let token = "";
-      do {
-        const page = await this.sources.followers(e.value.authorId, token);
-        await this.store.add(page.ids, entry);
-        token = page.next;
-      } while (token !== "");
+      await this.forAuthorAndFollowers(e.value.authorId, (readers) => this.store.add(readers, entry));
     } else if (e.case === "deleted") {
-      await this.store.removePost(e.value.postId);
+      const entry = { postId: e.value.postId, authorId: e.value.authorId };
+      await this.forAuthorAndFollowers(e.value.authorId, (readers) => this.store.remove(readers, entry));
     }
+  }
+
+  /** Calls fn with the author, then with each page of the author's current followers. */
+  private async forAuthorAndFollowers(authorId: string, fn: (readers: string[]) => Promise<void>): Promise<void> {
+    await fn([authorId]);
+    let token = "";
+    do {
+      const page = await this.sources.followers(authorId, token);
+      if (page.ids.length > 0) await fn(page.ids);
+      token = page.next;
+    } while (token !== "");
   }
 
   async onFollow({ event }: Delivery<"follows">): Promise<void> {

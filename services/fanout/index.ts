@@ -1,7 +1,7 @@
 // The fanout module: a worker with no RPCs of its own (health only), consuming post and follow
 // events and writing followers' feeds.
 
-import { SqliteFeedStore } from "../feed/store.sqlite.js";
+import { openFeedStore } from "../feed/index.js";
 import type { Runtime } from "../platform/app.js";
 import type { ServiceModule } from "../platform/service.js";
 import { Fanout } from "./fanout.js";
@@ -9,9 +9,9 @@ import { Fanout } from "./fanout.js";
 const FOLLOWER_PAGE = 1000;
 const BACKFILL = 20;
 
-export function fanoutModule(rt: Runtime): ServiceModule {
+export async function fanoutModule(rt: Runtime): Promise<ServiceModule> {
   const fanout = new Fanout(
-    new SqliteFeedStore(rt.db),
+    await openFeedStore(rt),
     {
       async followers(authorId, pageToken) {
         const res = await rt.clients.graph.listFollowers(

@@ -1,12 +1,19 @@
 // The feed module: the home feed's read path.
 import { FeedService } from "../../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
-import type { Runtime } from "../platform/app.js";
+import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { HomeFeed } from "./feed.js";
 import { feedRoutes } from "./routes.js";
+import type { FeedStore } from "./store.js";
+import { CassandraFeedStore } from "./store.cassandra.js";
 import { SqliteFeedStore } from "./store.sqlite.js";
 
-export function feedModule(rt: Runtime): ServiceModule {
-  const feed = new HomeFeed(new SqliteFeedStore(rt.db));
+/** The feed store of this process (the feed reads it, the fanout writes it). */
+export function openFeedStore(rt: Runtime): Promise<FeedStore> {
+  return pickStore<FeedStore>(rt, { sqlite: (db) => new SqliteFeedStore(db), cassandra: (db) => CassandraFeedStore.open(db) });
+}
+
+export async function feedModule(rt: Runtime): Promise<ServiceModule> {
+  const feed = new HomeFeed(await openFeedStore(rt));
   return { name: "feed", services: [registration(FeedService, feedRoutes(feed, rt.clients, rt.auth, rt.pageTokens))] };
 }

@@ -1,5 +1,5 @@
 // FeedStore on the embedded SQLite database.
-import { col, type EmbeddedDb } from "../platform/sqlite.js";
+import { col, type EmbeddedDb, ID_LIST } from "../platform/sqlite.js";
 import type { FeedEntry, FeedStore } from "./store.js";
 
 const MIGRATIONS = [
@@ -52,8 +52,8 @@ export class SqliteFeedStore implements FeedStore {
       .map((r) => ({ postId: col.id(r.post_id), authorId: col.id(r.author_id) }));
   }
 
-  async removePost(postId: string): Promise<void> {
-    this.db.run("DELETE FROM feed_entries WHERE post_id = ?", BigInt(postId));
+  async remove(readerIds: string[], e: FeedEntry): Promise<void> {
+    this.db.run(`DELETE FROM feed_entries WHERE post_id = ? AND reader_id IN ${ID_LIST}`, BigInt(e.postId), JSON.stringify(readerIds));
   }
 
   async removeAuthor(readerId: string, authorId: string): Promise<void> {

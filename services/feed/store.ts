@@ -12,8 +12,8 @@ export interface FeedStore {
   addMany(readerId: string, entries: FeedEntry[]): Promise<void>;
   /** A reader's entries older than the cursor (a post id), newest first. */
   page(readerId: string, limit: number, before: string | null): Promise<FeedEntry[]>;
-  /** Removes a post from every feed. */
-  removePost(postId: string): Promise<void>;
+  /** Removes a post from these readers' feeds. */
+  remove(readerIds: string[], entry: FeedEntry): Promise<void>;
   /** Removes an author's posts from one reader's feed. */
   removeAuthor(readerId: string, authorId: string): Promise<void>;
 }

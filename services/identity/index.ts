@@ -1,14 +1,19 @@
 // The identity module: accounts, credentials, tokens and the JWKS.
 import { IdentityService } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
-import type { Runtime } from "../platform/app.js";
+import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { Identity } from "./identity.js";
 import { identityRoutes } from "./routes.js";
+import type { IdentityStore } from "./store.js";
+import { CassandraIdentityStore } from "./store.cassandra.js";
 import { SqliteIdentityStore } from "./store.sqlite.js";
 import { TokenIssuer } from "./tokens.js";
 
-export function identityModule(rt: Runtime): ServiceModule {
-  const store = new SqliteIdentityStore(rt.db);
+export async function identityModule(rt: Runtime): Promise<ServiceModule> {
+  const store = await pickStore<IdentityStore>(rt, {
+    sqlite: (db) => new SqliteIdentityStore(db),
+    cassandra: (db) => CassandraIdentityStore.open(db),
+  });
   const tokens = new TokenIssuer(
     store,
     rt.config.FEEDMESH_ISSUER,
@@ -22,6 +27,7 @@ export function identityModule(rt: Runtime): ServiceModule {
   });
   return {
     name: "identity",
+    publishes: true,
     services: [registration(IdentityService, identityRoutes(identity, rt.clients.media, rt.auth))],
   };
 }

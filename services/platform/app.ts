@@ -9,7 +9,8 @@ import { GetJwksResponseSchema } from "../../gen/ts/feedmesh/identity/v1/identit
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { TokenVerifier } from "./auth.js";
-import { EmbeddedBus } from "./bus.embedded.js";
+import { type Backends, openBackends, type Store } from "./backends.js";
+import type { CassandraDb } from "./cassandra.js";
 import { CallAuth, type Clients, createClients, SERVICES, type ServiceName } from "./clients.js";
 import { type Config, serviceAddr, type Target } from "./config.js";
 import type { EventBus } from "./events.js";
@@ -21,7 +22,7 @@ import { DescriptorIndex, reflectionImpl } from "./reflection.js";
 import { loadSecrets } from "./secrets.js";
 import { type RunningServer, serve } from "./server.js";
 import { registration, type ServiceModule, type ServiceRegistration } from "./service.js";
-import { EmbeddedDb } from "./sqlite.js";
+import type { EmbeddedDb } from "./sqlite.js";
 import { startTelemetry } from "./telemetry.js";
 import { createGrpcJsTransport } from "./transport.grpc.js";
 
@@ -29,19 +30,24 @@ import { createGrpcJsTransport } from "./transport.grpc.js";
 export interface Runtime {
   config: Config;
   log: Logger;
-  db: EmbeddedDb;
+  store: Store;
   bus: EventBus;
   clients: Clients;
   auth: CallAuth;
   pageTokens: PageTokens;
 }
 
-export type ModuleFactory = (rt: Runtime) => ServiceModule;
+export type ModuleFactory = (rt: Runtime) => ServiceModule | Promise<ServiceModule>;
+
+/** Picks the adapter of a port for the store of this process. */
+export function pickStore<T>(rt: Runtime, adapters: { sqlite: (db: EmbeddedDb) => T; cassandra: (db: CassandraDb) => Promise<T> }): Promise<T> {
+  return rt.store.kind === "sqlite" ? Promise.resolve(adapters.sqlite(rt.store.db)) : adapters.cassandra(rt.store.db);
+}
 
 export interface App {
   runtime: Runtime;
   server: RunningServer;
-  bus: EmbeddedBus;
+  backends: Backends;
   health: HealthState;
   stop(): Promise<void>;
 }
@@ -51,8 +57,8 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   startTelemetry(`feedmesh-${target}`);
   const log = createLogger(config.FEEDMESH_LOG_LEVEL, { target });
   const secrets = loadSecrets(config);
-  const db = new EmbeddedDb(config.FEEDMESH_STORE === "memory" ? null : config.FEEDMESH_DATA_DIR);
-  const bus = new EmbeddedBus(db, log.child({ component: "bus" }));
+  const backends = await openBackends(config, log);
+  const bus = backends.bus;
   const auth = new CallAuth(config.FEEDMESH_ISSUER, secrets.serviceTokenKey, target);
 
   let local: Transport | undefined;
@@ -73,10 +79,15 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
     return unconfigured(name);
   }
 
-  const runtime: Runtime = { config, log, db, bus, clients, auth, pageTokens: new PageTokens(secrets.pageTokenKey) };
-  const modules = (Object.entries(factories) as [Target, ModuleFactory][])
-    .filter(([name]) => target === "all" || name === target)
-    .map(([, factory]) => factory(runtime));
+  const runtime: Runtime = { config, log, store: backends.store, bus, clients, auth, pageTokens: new PageTokens(secrets.pageTokenKey) };
+  const modules = await Promise.all(
+    (Object.entries(factories) as [Target, ModuleFactory][])
+      .filter(([name]) => target === "all" || name === target)
+      .map(([, factory]) => factory(runtime)),
+  ).catch(async (err) => {
+    await backends.close();
+    throw err;
+  });
 
   const verifier = new TokenVerifier(config.FEEDMESH_ISSUER, secrets.serviceTokenKey, async () => {
     const res = await clients.identity.getJwks({}, { timeoutMs: 5_000 });
@@ -111,12 +122,13 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
     grpcAddr: config.FEEDMESH_GRPC_ADDR,
     services: all,
     log,
-  }).catch((err) => {
-    db.close();
+  }).catch(async (err) => {
+    await backends.close();
     throw err;
   });
   for (const m of modules) await m.start?.();
-  bus.start();
+  await bus.start();
+  backends.startRelay(modules.filter((m) => m.publishes).map((m) => m.name));
   health.set("", ServingStatus.SERVING);
   for (const s of domain) health.set(s.desc.typeName, ServingStatus.SERVING);
 
@@ -124,7 +136,7 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   return {
     runtime,
     server,
-    bus,
+    backends,
     health,
     stop() {
       stopping ??= (async () => {
@@ -133,7 +145,7 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
         await server.close(config.FEEDMESH_SHUTDOWN_GRACE);
         for (const m of modules) await m.stop?.();
         await bus.stop();
-        db.close();
+        await backends.close();
         log.info("stopped");
       })();
       return stopping;

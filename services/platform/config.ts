@@ -31,8 +31,26 @@ const schema = z.object({
   FEEDMESH_GRPC_ADDR: addr.default("127.0.0.1:8081"),
   /** Where the embedded store keeps its SQLite file. */
   FEEDMESH_DATA_DIR: z.string().min(1).default("./data"),
-  /** sqlite: a file under FEEDMESH_DATA_DIR; memory: an in-memory database (tests). */
-  FEEDMESH_STORE: z.enum(["sqlite", "memory"]).default("sqlite"),
+  /**
+   * sqlite: a file under FEEDMESH_DATA_DIR; memory: an in-memory database (tests); both with the
+   * embedded event bus. cassandra: Cassandra/ScyllaDB with Kafka for events.
+   */
+  FEEDMESH_STORE: z.enum(["sqlite", "memory", "cassandra"]).default("sqlite"),
+  FEEDMESH_CASSANDRA_CONTACT_POINTS: z.string().default("127.0.0.1:19042"),
+  FEEDMESH_CASSANDRA_LOCAL_DC: z.string().default("datacenter1"),
+  FEEDMESH_CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, "must be a CQL identifier").default("feedmesh"),
+  /** The replication map of CREATE KEYSPACE, e.g. {'class': 'NetworkTopologyStrategy', 'dc1': 3}. */
+  FEEDMESH_CASSANDRA_REPLICATION: z.string().default("{'class': 'SimpleStrategy', 'replication_factor': 1}"),
+  FEEDMESH_CASSANDRA_CONSISTENCY: z.enum(["one", "localOne", "quorum", "localQuorum", "eachQuorum", "all"]).default("localQuorum"),
+  FEEDMESH_CASSANDRA_USERNAME: z.string().optional(),
+  FEEDMESH_CASSANDRA_PASSWORD: z.string().optional(),
+  FEEDMESH_KAFKA_BROKERS: z.string().default("127.0.0.1:19092"),
+  FEEDMESH_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  FEEDMESH_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
+  FEEDMESH_KAFKA_SSL: z.enum(["true", "false"]).default("false"),
+  FEEDMESH_KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
+  FEEDMESH_KAFKA_SASL_USERNAME: z.string().optional(),
+  FEEDMESH_KAFKA_SASL_PASSWORD: z.string().optional(),
   /**
    * The root secret for service tokens and page tokens (32+ characters). Without it the embedded
    * mode creates one in FEEDMESH_DATA_DIR; separate processes must share one.

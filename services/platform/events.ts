@@ -62,6 +62,6 @@ export type EventHandler<T extends Topic> = (delivery: Delivery<T>) => Promise<v
  */
 export interface EventBus {
   subscribe<T extends Topic>(group: string, topic: T, handler: EventHandler<T>): void;
-  start(): void;
+  start(): Promise<void> | void;
   stop(): Promise<void>;
 }

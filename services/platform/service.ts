@@ -16,6 +16,8 @@ export interface ServiceModule {
   /** The target name: identity, graph, post, ... */
   name: string;
   services: ServiceRegistration[];
+  /** Whether the module's store writes events (its outbox is then relayed to Kafka). */
+  publishes?: boolean;
   /** Starts background work (event consumers); called once the servers listen. */
   start?(): Promise<void> | void;
   /** Stops background work; in-flight work finishes or is left for redelivery. */

@@ -1,0 +1,89 @@
+// FeedStore on Cassandra/ScyllaDB: each reader's feed in month partitions (bounded), newest
+// first; a by-author index so an unfollow can take one author's posts out. Fan-out writes run
+// concurrently (single-partition inserts, not multi-partition batches).
+import { monthOfId } from "../platform/buckets.js";
+import type { CassandraDb } from "../platform/cassandra.js";
+import type { FeedEntry, FeedStore } from "./store.js";
+
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS feed_entries (
+     reader_id bigint, month int, post_id bigint, author_id bigint,
+     PRIMARY KEY ((reader_id, month), post_id)) WITH CLUSTERING ORDER BY (post_id DESC);
+   CREATE TABLE IF NOT EXISTS feed_months (reader_id bigint, month int, PRIMARY KEY (reader_id, month)) WITH CLUSTERING ORDER BY (month DESC);
+   CREATE TABLE IF NOT EXISTS feed_by_author (reader_id bigint, author_id bigint, post_id bigint, PRIMARY KEY ((reader_id, author_id), post_id))`,
+];
+
+export class CassandraFeedStore implements FeedStore {
+  private constructor(private readonly db: CassandraDb) {}
+
+  static async open(db: CassandraDb): Promise<CassandraFeedStore> {
+    await db.migrate("feed", MIGRATIONS);
+    return new CassandraFeedStore(db);
+  }
+
+  async add(readerIds: string[], e: FeedEntry): Promise<void> {
+    await this.insert(readerIds.map((r) => [r, e]));
+  }
+
+  async addMany(readerId: string, entries: FeedEntry[]): Promise<void> {
+    await this.insert(entries.map((e) => [readerId, e]));
+  }
+
+  async page(readerId: string, limit: number, before: string | null): Promise<FeedEntry[]> {
+    const reader = BigInt(readerId);
+    const start = before ? monthOfId(before) : Number.MAX_SAFE_INTEGER;
+    const months = (await this.db.execute("SELECT month FROM feed_months WHERE reader_id = ? AND month <= ?", [reader, Math.min(start, 999999)])).rows;
+    const out: FeedEntry[] = [];
+    for (const { month } of months) {
+      const rows = (
+        await this.db.execute("SELECT post_id, author_id FROM feed_entries WHERE reader_id = ? AND month = ? AND post_id < ? LIMIT ?", [
+          reader,
+          month,
+          before ? BigInt(before) : 9223372036854775807n,
+          limit - out.length,
+        ])
+      ).rows;
+      out.push(...rows.map((r) => ({ postId: r.post_id.toString(), authorId: r.author_id.toString() })));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async remove(readerIds: string[], e: FeedEntry): Promise<void> {
+    const month = monthOfId(e.postId);
+    const [post, author] = [BigInt(e.postId), BigInt(e.authorId)];
+    await this.db.concurrent(
+      "DELETE FROM feed_entries WHERE reader_id = ? AND month = ? AND post_id = ?",
+      readerIds.map((r) => [BigInt(r), month, post]),
+    );
+    await this.db.concurrent(
+      "DELETE FROM feed_by_author WHERE reader_id = ? AND author_id = ? AND post_id = ?",
+      readerIds.map((r) => [BigInt(r), author, post]),
+    );
+  }
+
+  async removeAuthor(readerId: string, authorId: string): Promise<void> {
+    const [reader, author] = [BigInt(readerId), BigInt(authorId)];
+    const posts = (await this.db.execute("SELECT post_id FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author], { fetchSize: 5000 }))
+      .rows;
+    await this.db.concurrent(
+      "DELETE FROM feed_entries WHERE reader_id = ? AND month = ? AND post_id = ?",
+      posts.map((r) => [reader, monthOfId(r.post_id.toString()), r.post_id]),
+    );
+    await this.db.execute("DELETE FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author]);
+  }
+
+  private async insert(pairs: [string, FeedEntry][]): Promise<void> {
+    const rows = pairs.map(([r, e]) => ({ reader: BigInt(r), month: monthOfId(e.postId), post: BigInt(e.postId), author: BigInt(e.authorId) }));
+    await this.db.concurrent(
+      "INSERT INTO feed_entries (reader_id, month, post_id, author_id) VALUES (?, ?, ?, ?)",
+      rows.map((x) => [x.reader, x.month, x.post, x.author]),
+    );
+    await this.db.concurrent(
+      "INSERT INTO feed_by_author (reader_id, author_id, post_id) VALUES (?, ?, ?)",
+      rows.map((x) => [x.reader, x.author, x.post]),
+    );
+    const months = new Map(rows.map((x) => [`${x.reader}:${x.month}`, [x.reader, x.month]]));
+    await this.db.concurrent("INSERT INTO feed_months (reader_id, month) VALUES (?, ?)", [...months.values()]);
+  }
+}

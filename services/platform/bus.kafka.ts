@@ -1,0 +1,66 @@
+// The event bus on Kafka: one consumer group per subscriber group, every partition of a topic
+// worked in parallel, an offset committed only after its handler finished (a handler that throws
+// gets the message again). A new group starts from the earliest offset, so nothing written
+// before its first start is missed.
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import type { Consumer, Kafka } from "kafkajs";
+import { decodeEvent, type EventBus, type EventHandler, type Topic } from "./events.js";
+import type { Logger } from "./log.js";
+
+const tracer = trace.getTracer("feedmesh");
+
+export class KafkaBus implements EventBus {
+  private readonly groups = new Map<string, Map<Topic, EventHandler<Topic>>>();
+  private readonly consumers: Consumer[] = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly log: Logger,
+    private readonly concurrency = 4,
+  ) {}
+
+  subscribe<T extends Topic>(group: string, topic: T, handler: EventHandler<T>): void {
+    let topics = this.groups.get(group);
+    if (!topics) this.groups.set(group, (topics = new Map()));
+    topics.set(topic, handler as unknown as EventHandler<Topic>);
+  }
+
+  async start(): Promise<void> {
+    for (const [group, topics] of this.groups) {
+      const consumer = this.kafka.consumer({ groupId: `feedmesh.${group}`, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...topics.keys()], fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: this.concurrency,
+        eachMessage: async ({ topic, message }) => {
+          const handler = topics.get(topic as Topic);
+          if (!handler || !message.value) return;
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+          const parent = propagation.extract(context.active(), headers);
+          await tracer.startActiveSpan(
+            `${topic} process`,
+            { kind: SpanKind.CONSUMER, attributes: { "messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group } },
+            parent,
+            async (span) => {
+              try {
+                await handler({ topic: topic as Topic, key: message.key?.toString() ?? "", event: decodeEvent(topic as Topic, message.value!), headers });
+              } catch (err) {
+                this.log.warn({ err, group, topic }, "event handler failed; the message will be redelivered");
+                throw err;
+              } finally {
+                span.end();
+              }
+            },
+          );
+        },
+      });
+      this.consumers.push(consumer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
+    this.consumers.length = 0;
+  }
+}

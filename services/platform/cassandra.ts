@@ -1,0 +1,149 @@
+// The Cassandra/ScyllaDB connection shared by the stores of a process: prepared statements,
+// token-aware routing (the driver's default load balancing with the local data center), a
+// configurable consistency, versioned migrations, and the outbox rows that carry events.
+import cassandra from "cassandra-driver";
+import { DependencyUnavailableError } from "./errors.js";
+import type { EncodedEvent } from "./events.js";
+import type { Logger } from "./log.js";
+
+export const { types } = cassandra;
+export type Row = cassandra.types.Row;
+
+export interface CassandraOptions {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  /** CQL replication map for CREATE KEYSPACE, e.g. {'class': 'NetworkTopologyStrategy', 'dc1': 3}. */
+  replication: string;
+  consistency: keyof typeof cassandra.types.consistencies;
+  username?: string;
+  password?: string;
+}
+
+/** One statement of a logged batch. */
+export interface Statement {
+  query: string;
+  params: unknown[];
+}
+
+/** Outbox rows are spread over shards by key, so one key's events stay in one ordered partition. */
+export const OUTBOX_SHARDS = 16;
+const OUTBOX_INSERT = "INSERT INTO feedmesh_outbox";
+
+export class CassandraDb {
+  private readonly appended = new Set<() => void>();
+
+  private constructor(
+    readonly client: cassandra.Client,
+    private readonly log: Logger,
+  ) {}
+
+  static async connect(opts: CassandraOptions, log: Logger): Promise<CassandraDb> {
+    const base = {
+      contactPoints: opts.contactPoints,
+      localDataCenter: opts.localDataCenter,
+      queryOptions: { consistency: cassandra.types.consistencies[opts.consistency], prepare: true },
+      socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
+      // bigint columns (our ids, counters) as JavaScript BigInt, both ways.
+      encoding: { useBigIntAsLong: true, useBigIntAsVarint: true },
+      ...(opts.username ? { credentials: { username: opts.username, password: opts.password ?? "" } } : {}),
+    };
+    const bootstrap = new cassandra.Client(base);
+    try {
+      await bootstrap.connect();
+      await bootstrap.execute(`CREATE KEYSPACE IF NOT EXISTS ${opts.keyspace} WITH replication = ${opts.replication}`);
+    } catch (err) {
+      throw new DependencyUnavailableError(`cannot reach Cassandra at ${opts.contactPoints.join(",")}: ${(err as Error).message}`);
+    } finally {
+      await bootstrap.shutdown();
+    }
+    const client = new cassandra.Client({ ...base, keyspace: opts.keyspace });
+    await client.connect();
+    const db = new CassandraDb(client, log);
+    await db.execute(
+      "CREATE TABLE IF NOT EXISTS feedmesh_migrations (component text, version int, applied_at timestamp, PRIMARY KEY (component, version))",
+    );
+    await db.execute(
+      `CREATE TABLE IF NOT EXISTS feedmesh_outbox (
+         component text, shard int, id timeuuid, topic text, key text, payload blob, headers map<text, text>,
+         PRIMARY KEY ((component, shard), id)) WITH gc_grace_seconds = 3600`,
+    );
+    return db;
+  }
+
+  /** Applies each step once; a step is one or more CQL statements separated by ";". */
+  async migrate(component: string, steps: string[]): Promise<void> {
+    const done = new Set(
+      (await this.execute("SELECT version FROM feedmesh_migrations WHERE component = ?", [component])).rows.map((r) => r.version as number),
+    );
+    for (const [i, step] of steps.entries()) {
+      if (done.has(i + 1)) continue;
+      for (const cql of step.split(";").map((s) => s.trim()).filter(Boolean)) await this.execute(cql);
+      await this.execute("INSERT INTO feedmesh_migrations (component, version, applied_at) VALUES (?, ?, ?)", [component, i + 1, new Date()]);
+      this.log.info({ component, version: i + 1 }, "migration applied");
+    }
+  }
+
+  async execute(query: string, params: unknown[] = [], options: cassandra.QueryOptions = {}): Promise<cassandra.types.ResultSet> {
+    try {
+      return await this.client.execute(query, params, { prepare: true, ...options });
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  /** A logged batch: all its statements apply, or none (eventually, across partitions). */
+  async batch(statements: Statement[]): Promise<void> {
+    try {
+      await this.client.batch(statements as never, { prepare: true, logged: true });
+    } catch (err) {
+      throw classify(err);
+    }
+    if (statements.some((s) => s.query.startsWith(OUTBOX_INSERT))) for (const listener of this.appended) listener();
+  }
+
+  /** Runs one statement with many parameter sets, many at a time (single-partition writes). */
+  async concurrent(query: string, params: unknown[][], concurrencyLevel = 64): Promise<void> {
+    if (params.length === 0) return;
+    try {
+      await cassandra.concurrent.executeConcurrent(this.client, query, params, { concurrencyLevel, raiseOnFirstError: true });
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  /** Calls listener after each batch that put events in the outbox (the relay then runs at once). */
+  onAppended(listener: () => void): void {
+    this.appended.add(listener);
+  }
+
+  /** The statement that puts an event in the outbox, to join the batch of the change it describes. */
+  outbox(component: string, e: EncodedEvent): Statement {
+    return {
+      query: `${OUTBOX_INSERT} (component, shard, id, topic, key, payload, headers) VALUES (?, ?, now(), ?, ?, ?, ?)`,
+      params: [component, shardOf(e.key), e.topic, e.key, Buffer.from(e.payload), e.headers],
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.client.shutdown();
+  }
+}
+
+export function shardOf(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return Math.abs(h) % OUTBOX_SHARDS;
+}
+
+/** Driver errors that mean "the database is not answering" become UNAVAILABLE at the boundary. */
+function classify(err: unknown): unknown {
+  const name = (err as Error | undefined)?.name ?? "";
+  const code = (err as { code?: number }).code;
+  const transient =
+    name === "NoHostAvailableError" ||
+    name === "OperationTimedOutError" ||
+    name === "BusyConnectionError" ||
+    (name === "ResponseError" && [0x1000, 0x1001, 0x1100, 0x1200, 0x1300].includes(code ?? -1)); // unavailable, overloaded, write/read timeout/failure
+  return transient ? new DependencyUnavailableError(`Cassandra: ${(err as Error).message}`) : err;
+}
