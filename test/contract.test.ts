@@ -39,7 +39,9 @@ describe("interceptors", () => {
       { headers: { ...u.opts.headers, traceparent: `00-${traceId}-00f067aa0ba902b7-01` } },
     );
     assert.equal(s.app.runtime.store.kind, "sqlite");
-    const row = (s.app.runtime.store.db as EmbeddedDb).get("SELECT headers FROM feedmesh_outbox WHERE topic = 'posts' ORDER BY seq DESC LIMIT 1");
+    const row = (s.app.runtime.store.db as EmbeddedDb).get(
+      "SELECT headers FROM feedmesh_outbox WHERE topic = 'posts' ORDER BY seq DESC LIMIT 1",
+    );
     const headers = JSON.parse(String(row?.headers)) as Record<string, string>;
     assert.match(headers.traceparent ?? "", new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });

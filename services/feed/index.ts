@@ -4,8 +4,8 @@ import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { HomeFeed } from "./feed.js";
 import { feedRoutes } from "./routes.js";
-import type { FeedStore } from "./store.js";
 import { CassandraFeedStore } from "./store.cassandra.js";
+import type { FeedStore } from "./store.js";
 import { SqliteFeedStore } from "./store.sqlite.js";
 
 /** The feed store of this process (the feed reads it, the fanout writes it). */

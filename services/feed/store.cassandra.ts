@@ -32,7 +32,9 @@ export class CassandraFeedStore implements FeedStore {
   async page(readerId: string, limit: number, before: string | null): Promise<FeedEntry[]> {
     const reader = BigInt(readerId);
     const start = before ? monthOfId(before) : Number.MAX_SAFE_INTEGER;
-    const months = (await this.db.execute("SELECT month FROM feed_months WHERE reader_id = ? AND month <= ?", [reader, Math.min(start, 999999)])).rows;
+    const months = (
+      await this.db.execute("SELECT month FROM feed_months WHERE reader_id = ? AND month <= ?", [reader, Math.min(start, 999999)])
+    ).rows;
     const out: FeedEntry[] = [];
     for (const { month } of months) {
       const rows = (
@@ -64,8 +66,11 @@ export class CassandraFeedStore implements FeedStore {
 
   async removeAuthor(readerId: string, authorId: string): Promise<void> {
     const [reader, author] = [BigInt(readerId), BigInt(authorId)];
-    const posts = (await this.db.execute("SELECT post_id FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author], { fetchSize: 5000 }))
-      .rows;
+    const posts = (
+      await this.db.execute("SELECT post_id FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author], {
+        fetchSize: 5000,
+      })
+    ).rows;
     await this.db.concurrent(
       "DELETE FROM feed_entries WHERE reader_id = ? AND month = ? AND post_id = ?",
       posts.map((r) => [reader, monthOfId(r.post_id.toString()), r.post_id]),
@@ -74,7 +79,12 @@ export class CassandraFeedStore implements FeedStore {
   }
 
   private async insert(pairs: [string, FeedEntry][]): Promise<void> {
-    const rows = pairs.map(([r, e]) => ({ reader: BigInt(r), month: monthOfId(e.postId), post: BigInt(e.postId), author: BigInt(e.authorId) }));
+    const rows = pairs.map(([r, e]) => ({
+      reader: BigInt(r),
+      month: monthOfId(e.postId),
+      post: BigInt(e.postId),
+      author: BigInt(e.authorId),
+    }));
     await this.db.concurrent(
       "INSERT INTO feed_entries (reader_id, month, post_id, author_id) VALUES (?, ?, ?, ?)",
       rows.map((x) => [x.reader, x.month, x.post, x.author]),

@@ -5,8 +5,8 @@ import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { Graph } from "./graph.js";
 import { graphRoutes } from "./routes.js";
-import type { GraphStore } from "./store.js";
 import { CassandraGraphStore } from "./store.cassandra.js";
+import type { GraphStore } from "./store.js";
 import { SqliteGraphStore } from "./store.sqlite.js";
 
 export async function graphModule(rt: Runtime): Promise<ServiceModule> {
@@ -19,7 +19,10 @@ export async function graphModule(rt: Runtime): Promise<ServiceModule> {
       throw err;
     }
   };
-  const store = await pickStore<GraphStore>(rt, { sqlite: (db) => new SqliteGraphStore(db), cassandra: (db) => CassandraGraphStore.open(db) });
+  const store = await pickStore<GraphStore>(rt, {
+    sqlite: (db) => new SqliteGraphStore(db),
+    cassandra: (db) => CassandraGraphStore.open(db),
+  });
   const graph = new Graph(store, userExists);
   return { name: "graph", publishes: true, services: [registration(GraphService, graphRoutes(graph, rt.pageTokens))] };
 }

@@ -39,10 +39,18 @@ export class CassandraGraphStore implements GraphStore {
   async addEdge(followerId: string, followeeId: string, state: EdgeState, now: number, event: EventFor): Promise<EdgeState> {
     const [a, b] = [BigInt(followerId), BigInt(followeeId)];
     const t = new Date(now);
-    const r = await this.db.execute("INSERT INTO graph_edges (follower_id, followee_id, state, create_time) VALUES (?, ?, ?, ?) IF NOT EXISTS", [a, b, state, t]);
+    const r = await this.db.execute(
+      "INSERT INTO graph_edges (follower_id, followee_id, state, create_time) VALUES (?, ?, ?, ?) IF NOT EXISTS",
+      [a, b, state, t],
+    );
     if (!r.wasApplied()) return (r.first()?.state as EdgeState | undefined) ?? NONE;
     try {
-      const lists: Statement[] = [{ query: "INSERT INTO graph_incoming (followee_id, state, create_time, follower_id) VALUES (?, ?, ?, ?)", params: [b, state, t, a] }];
+      const lists: Statement[] = [
+        {
+          query: "INSERT INTO graph_incoming (followee_id, state, create_time, follower_id) VALUES (?, ?, ?, ?)",
+          params: [b, state, t, a],
+        },
+      ];
       if (state === FOLLOWING) {
         lists.push({ query: "INSERT INTO graph_outgoing (follower_id, create_time, followee_id) VALUES (?, ?, ?)", params: [a, t, b] });
       }
@@ -61,13 +69,23 @@ export class CassandraGraphStore implements GraphStore {
     const [a, b] = [BigInt(followerId), BigInt(followeeId)];
     const existing = await this.readEdge(followerId, followeeId);
     if (!existing) return NONE;
-    const r = await this.db.execute("DELETE FROM graph_edges WHERE follower_id = ? AND followee_id = ? IF state = ?", [a, b, existing.state]);
+    const r = await this.db.execute("DELETE FROM graph_edges WHERE follower_id = ? AND followee_id = ? IF state = ?", [
+      a,
+      b,
+      existing.state,
+    ]);
     if (!r.wasApplied()) return this.removeEdge(followerId, followeeId, event); // changed meanwhile: look again
     const statements: Statement[] = [
-      { query: "DELETE FROM graph_incoming WHERE followee_id = ? AND state = ? AND create_time = ? AND follower_id = ?", params: [b, existing.state, existing.time, a] },
+      {
+        query: "DELETE FROM graph_incoming WHERE followee_id = ? AND state = ? AND create_time = ? AND follower_id = ?",
+        params: [b, existing.state, existing.time, a],
+      },
     ];
     if (existing.state === FOLLOWING) {
-      statements.push({ query: "DELETE FROM graph_outgoing WHERE follower_id = ? AND create_time = ? AND followee_id = ?", params: [a, existing.time, b] });
+      statements.push({
+        query: "DELETE FROM graph_outgoing WHERE follower_id = ? AND create_time = ? AND followee_id = ?",
+        params: [a, existing.time, b],
+      });
       statements.push(this.db.outbox("graph", event(await this.bump(a, b, -1))));
     }
     await this.db.batch(statements);
@@ -79,18 +97,21 @@ export class CassandraGraphStore implements GraphStore {
     const existing = await this.readEdge(followerId, followeeId);
     if (existing?.state !== REQUESTED) return false;
     const t = new Date(now);
-    const r = await this.db.execute("UPDATE graph_edges SET state = ?, create_time = ? WHERE follower_id = ? AND followee_id = ? IF state = ?", [
-      FOLLOWING,
-      t,
-      a,
-      b,
-      REQUESTED,
-    ]);
+    const r = await this.db.execute(
+      "UPDATE graph_edges SET state = ?, create_time = ? WHERE follower_id = ? AND followee_id = ? IF state = ?",
+      [FOLLOWING, t, a, b, REQUESTED],
+    );
     if (!r.wasApplied()) return false;
     const count = await this.bump(a, b, 1);
     await this.db.batch([
-      { query: "DELETE FROM graph_incoming WHERE followee_id = ? AND state = ? AND create_time = ? AND follower_id = ?", params: [b, REQUESTED, existing.time, a] },
-      { query: "INSERT INTO graph_incoming (followee_id, state, create_time, follower_id) VALUES (?, ?, ?, ?)", params: [b, FOLLOWING, t, a] },
+      {
+        query: "DELETE FROM graph_incoming WHERE followee_id = ? AND state = ? AND create_time = ? AND follower_id = ?",
+        params: [b, REQUESTED, existing.time, a],
+      },
+      {
+        query: "INSERT INTO graph_incoming (followee_id, state, create_time, follower_id) VALUES (?, ?, ?, ?)",
+        params: [b, FOLLOWING, t, a],
+      },
       { query: "INSERT INTO graph_outgoing (follower_id, create_time, followee_id) VALUES (?, ?, ?)", params: [a, t, b] },
       this.db.outbox("graph", event(count)),
     ]);
@@ -132,7 +153,12 @@ export class CassandraGraphStore implements GraphStore {
     return { followers: Math.max(0, Number(r?.followers ?? 0)), following: Math.max(0, Number(r?.following ?? 0)) };
   }
 
-  async setPrivate(userId: string, isPrivate: boolean, event: EncodedEvent, approved: (followerId: string, count: number) => EncodedEvent): Promise<void> {
+  async setPrivate(
+    userId: string,
+    isPrivate: boolean,
+    event: EncodedEvent,
+    approved: (followerId: string, count: number) => EncodedEvent,
+  ): Promise<void> {
     await this.db.batch([
       { query: "INSERT INTO graph_private (user_id, private) VALUES (?, ?)", params: [BigInt(userId), isPrivate] },
       this.db.outbox("graph", event),
@@ -148,7 +174,10 @@ export class CassandraGraphStore implements GraphStore {
 
   private async readEdge(followerId: string, followeeId: string): Promise<{ state: EdgeState; time: Date } | undefined> {
     const r = (
-      await this.db.execute("SELECT state, create_time FROM graph_edges WHERE follower_id = ? AND followee_id = ?", [BigInt(followerId), BigInt(followeeId)])
+      await this.db.execute("SELECT state, create_time FROM graph_edges WHERE follower_id = ? AND followee_id = ?", [
+        BigInt(followerId),
+        BigInt(followeeId),
+      ])
     ).first();
     return r ? { state: r.state as EdgeState, time: r.create_time } : undefined;
   }
@@ -166,7 +195,10 @@ export class CassandraGraphStore implements GraphStore {
   }
 
   private async followerCount(user: bigint): Promise<number> {
-    return Math.max(0, Number((await this.db.execute("SELECT followers FROM graph_counts WHERE user_id = ?", [user])).first()?.followers ?? 0));
+    return Math.max(
+      0,
+      Number((await this.db.execute("SELECT followers FROM graph_counts WHERE user_id = ?", [user])).first()?.followers ?? 0),
+    );
   }
 
   private async withFollowers<T extends { userId: string }>(entries: T[], min: number): Promise<T[]> {

@@ -4,8 +4,8 @@ import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { Identity } from "./identity.js";
 import { identityRoutes } from "./routes.js";
-import type { IdentityStore } from "./store.js";
 import { CassandraIdentityStore } from "./store.cassandra.js";
+import type { IdentityStore } from "./store.js";
 import { SqliteIdentityStore } from "./store.sqlite.js";
 import { TokenIssuer } from "./tokens.js";
 

@@ -117,34 +117,49 @@ export class CassandraIdentityStore implements IdentityStore {
     const ttl = Math.max(1, Math.min(this.refreshTtlSeconds, Math.ceil((t.expireTime - Date.now()) / 1000)));
     await this.db.batch([
       {
-        query: "INSERT INTO identity_refresh_tokens (token_hash, user_id, family_id, expire_time, revoked) VALUES (?, ?, ?, ?, ?) USING TTL ?",
+        query:
+          "INSERT INTO identity_refresh_tokens (token_hash, user_id, family_id, expire_time, revoked) VALUES (?, ?, ?, ?, ?) USING TTL ?",
         params: [t.tokenHash, BigInt(t.userId), t.familyId, new Date(t.expireTime), t.revoked, ttl],
       },
-      { query: "INSERT INTO identity_refresh_families (family_id, token_hash) VALUES (?, ?) USING TTL ?", params: [t.familyId, t.tokenHash, ttl] },
+      {
+        query: "INSERT INTO identity_refresh_families (family_id, token_hash) VALUES (?, ?) USING TTL ?",
+        params: [t.familyId, t.tokenHash, ttl],
+      },
     ]);
   }
 
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
     const r = (await this.db.execute("SELECT * FROM identity_refresh_tokens WHERE token_hash = ?", [tokenHash])).first();
     return r
-      ? { tokenHash: r.token_hash, userId: r.user_id.toString(), familyId: r.family_id, expireTime: r.expire_time.getTime(), revoked: !!r.revoked }
+      ? {
+          tokenHash: r.token_hash,
+          userId: r.user_id.toString(),
+          familyId: r.family_id,
+          expireTime: r.expire_time.getTime(),
+          revoked: !!r.revoked,
+        }
       : undefined;
   }
 
   async revokeRefreshToken(tokenHash: string): Promise<boolean> {
-    const r = await this.db.execute("UPDATE identity_refresh_tokens SET revoked = true WHERE token_hash = ? IF revoked = false", [tokenHash]);
+    const r = await this.db.execute("UPDATE identity_refresh_tokens SET revoked = true WHERE token_hash = ? IF revoked = false", [
+      tokenHash,
+    ]);
     return r.wasApplied();
   }
 
   async revokeFamily(familyId: string): Promise<void> {
     const tokens = (await this.db.execute("SELECT token_hash FROM identity_refresh_families WHERE family_id = ?", [familyId])).rows;
     await Promise.all(
-      tokens.map((t) => this.db.execute("UPDATE identity_refresh_tokens SET revoked = true WHERE token_hash = ? IF EXISTS", [t.token_hash])),
+      tokens.map((t) =>
+        this.db.execute("UPDATE identity_refresh_tokens SET revoked = true WHERE token_hash = ? IF EXISTS", [t.token_hash]),
+      ),
     );
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    const rows = (await this.db.execute("SELECT kid, private_jwk, public_jwk, create_time FROM identity_signing_keys WHERE singleton = 0")).rows;
+    const rows = (await this.db.execute("SELECT kid, private_jwk, public_jwk, create_time FROM identity_signing_keys WHERE singleton = 0"))
+      .rows;
     return rows
       .filter((r) => r.kid !== CLAIM)
       .map((r) => ({ kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createTime: r.create_time.getTime() }));
@@ -157,12 +172,10 @@ export class CassandraIdentityStore implements IdentityStore {
       [CLAIM],
     );
     if (claim.wasApplied()) {
-      await this.db.execute("INSERT INTO identity_signing_keys (singleton, create_time, kid, private_jwk, public_jwk) VALUES (0, ?, ?, ?, ?)", [
-        new Date(k.createTime),
-        k.kid,
-        k.privateJwk,
-        k.publicJwk,
-      ]);
+      await this.db.execute(
+        "INSERT INTO identity_signing_keys (singleton, create_time, kid, private_jwk, public_jwk) VALUES (0, ?, ?, ?, ?)",
+        [new Date(k.createTime), k.kid, k.privateJwk, k.publicJwk],
+      );
     }
     for (let i = 0; i < 50; i++) {
       const keys = await this.listSigningKeys();

@@ -40,7 +40,10 @@ export interface Runtime {
 export type ModuleFactory = (rt: Runtime) => ServiceModule | Promise<ServiceModule>;
 
 /** Picks the adapter of a port for the store of this process. */
-export function pickStore<T>(rt: Runtime, adapters: { sqlite: (db: EmbeddedDb) => T; cassandra: (db: CassandraDb) => Promise<T> }): Promise<T> {
+export function pickStore<T>(
+  rt: Runtime,
+  adapters: { sqlite: (db: EmbeddedDb) => T; cassandra: (db: CassandraDb) => Promise<T> },
+): Promise<T> {
   return rt.store.kind === "sqlite" ? Promise.resolve(adapters.sqlite(rt.store.db)) : adapters.cassandra(rt.store.db);
 }
 

@@ -11,4 +11,3 @@ export function monthOf(ms: number): number {
 export function monthOfId(id: string): number {
   return monthOf(idTime(id));
 }
-

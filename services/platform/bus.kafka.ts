@@ -40,11 +40,19 @@ export class KafkaBus implements EventBus {
           const parent = propagation.extract(context.active(), headers);
           await tracer.startActiveSpan(
             `${topic} process`,
-            { kind: SpanKind.CONSUMER, attributes: { "messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group } },
+            {
+              kind: SpanKind.CONSUMER,
+              attributes: { "messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group },
+            },
             parent,
             async (span) => {
               try {
-                await handler({ topic: topic as Topic, key: message.key?.toString() ?? "", event: decodeEvent(topic as Topic, message.value!), headers });
+                await handler({
+                  topic: topic as Topic,
+                  key: message.key?.toString() ?? "",
+                  event: decodeEvent(topic as Topic, message.value!),
+                  headers,
+                });
               } catch (err) {
                 this.log.warn({ err, group, topic }, "event handler failed; the message will be redelivered");
                 throw err;

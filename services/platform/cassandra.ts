@@ -78,8 +78,16 @@ export class CassandraDb {
     );
     for (const [i, step] of steps.entries()) {
       if (done.has(i + 1)) continue;
-      for (const cql of step.split(";").map((s) => s.trim()).filter(Boolean)) await this.execute(cql);
-      await this.execute("INSERT INTO feedmesh_migrations (component, version, applied_at) VALUES (?, ?, ?)", [component, i + 1, new Date()]);
+      for (const cql of step
+        .split(";")
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await this.execute(cql);
+      await this.execute("INSERT INTO feedmesh_migrations (component, version, applied_at) VALUES (?, ?, ?)", [
+        component,
+        i + 1,
+        new Date(),
+      ]);
       this.log.info({ component, version: i + 1 }, "migration applied");
     }
   }

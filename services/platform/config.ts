@@ -38,7 +38,10 @@ const schema = z.object({
   FEEDMESH_STORE: z.enum(["sqlite", "memory", "cassandra"]).default("sqlite"),
   FEEDMESH_CASSANDRA_CONTACT_POINTS: z.string().default("127.0.0.1:19042"),
   FEEDMESH_CASSANDRA_LOCAL_DC: z.string().default("datacenter1"),
-  FEEDMESH_CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, "must be a CQL identifier").default("feedmesh"),
+  FEEDMESH_CASSANDRA_KEYSPACE: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,47}$/, "must be a CQL identifier")
+    .default("feedmesh"),
   /** The replication map of CREATE KEYSPACE, e.g. {'class': 'NetworkTopologyStrategy', 'dc1': 3}. */
   FEEDMESH_CASSANDRA_REPLICATION: z.string().default("{'class': 'SimpleStrategy', 'replication_factor': 1}"),
   FEEDMESH_CASSANDRA_CONSISTENCY: z.enum(["one", "localOne", "quorum", "localQuorum", "eachQuorum", "all"]).default("localQuorum"),

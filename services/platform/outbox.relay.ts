@@ -114,7 +114,10 @@ export class OutboxRelay {
       this.connected = true;
     }
     await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(rows) });
-    const deletes = rows.map((r) => ({ query: "DELETE FROM feedmesh_outbox WHERE component = ? AND shard = ? AND id = ?", params: [component, shard, r.id] }));
+    const deletes = rows.map((r) => ({
+      query: "DELETE FROM feedmesh_outbox WHERE component = ? AND shard = ? AND id = ?",
+      params: [component, shard, r.id],
+    }));
     await this.db.client.batch(deletes, { prepare: true, logged: false });
     this.after.set(key, rows.at(-1)!.id);
     return rows.length;

@@ -4,8 +4,8 @@ import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { Posts } from "./post.js";
 import { postRoutes } from "./routes.js";
-import type { PostStore } from "./store.js";
 import { CassandraPostStore } from "./store.cassandra.js";
+import type { PostStore } from "./store.js";
 import { SqlitePostStore } from "./store.sqlite.js";
 
 export async function postModule(rt: Runtime): Promise<ServiceModule> {

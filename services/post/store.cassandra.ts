@@ -45,12 +45,10 @@ export class CassandraPostStore implements PostStore {
   async create(p: PostRecord, requestId: string, e: EncodedEvent): Promise<PostRecord> {
     const author = BigInt(p.authorId);
     if (requestId !== "") {
-      const claim = await this.db.execute("INSERT INTO post_requests (author_id, request_id, post_id) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?", [
-        author,
-        requestId,
-        BigInt(p.postId),
-        REQUEST_TTL_SECONDS,
-      ]);
+      const claim = await this.db.execute(
+        "INSERT INTO post_requests (author_id, request_id, post_id) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?",
+        [author, requestId, BigInt(p.postId), REQUEST_TTL_SECONDS],
+      );
       if (!claim.wasApplied()) return this.earlier(claim.first()!.post_id.toString());
     }
     const month = monthOf(p.createTime);
@@ -66,7 +64,9 @@ export class CassandraPostStore implements PostStore {
       ]);
     } catch (err) {
       if (requestId !== "") {
-        await this.db.execute("DELETE FROM post_requests WHERE author_id = ? AND request_id = ? IF EXISTS", [author, requestId]).catch(() => undefined);
+        await this.db
+          .execute("DELETE FROM post_requests WHERE author_id = ? AND request_id = ? IF EXISTS", [author, requestId])
+          .catch(() => undefined);
       }
       throw err;
     }
@@ -95,7 +95,9 @@ export class CassandraPostStore implements PostStore {
 
   async listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
     const author = BigInt(authorId);
-    const months = (await this.db.execute("SELECT month FROM post_timeline_months WHERE author_id = ?", [author])).rows.map((r) => r.month as number);
+    const months = (await this.db.execute("SELECT month FROM post_timeline_months WHERE author_id = ?", [author])).rows.map(
+      (r) => r.month as number,
+    );
     const start = before ? monthOfId(before) : Number.MAX_SAFE_INTEGER;
     const ids: string[] = [];
     for (const month of months.filter((m) => m <= start)) {
@@ -137,14 +139,17 @@ export class CassandraPostStore implements PostStore {
   }
 
   async setAuthorPrivate(userId: string, isPrivate: boolean): Promise<void> {
-    await this.db.execute(isPrivate ? "INSERT INTO post_private_authors (user_id) VALUES (?)" : "DELETE FROM post_private_authors WHERE user_id = ?", [
-      BigInt(userId),
-    ]);
+    await this.db.execute(
+      isPrivate ? "INSERT INTO post_private_authors (user_id) VALUES (?)" : "DELETE FROM post_private_authors WHERE user_id = ?",
+      [BigInt(userId)],
+    );
   }
 
   async privateAuthors(authorIds: string[]): Promise<Set<string>> {
     const found = await Promise.all(
-      authorIds.map(async (id) => ((await this.db.execute("SELECT user_id FROM post_private_authors WHERE user_id = ?", [BigInt(id)])).first() ? id : null)),
+      authorIds.map(async (id) =>
+        (await this.db.execute("SELECT user_id FROM post_private_authors WHERE user_id = ?", [BigInt(id)])).first() ? id : null,
+      ),
     );
     return new Set(found.filter((id): id is string => id !== null));
   }
