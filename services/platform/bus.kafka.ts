@@ -20,9 +20,9 @@ export class KafkaBus implements EventBus {
   ) {}
 
   subscribe<T extends Topic>(group: string, topic: T, handler: EventHandler<T>): void {
-    let topics = this.groups.get(group);
-    if (!topics) this.groups.set(group, (topics = new Map()));
+    const topics = this.groups.get(group) ?? new Map<Topic, EventHandler<Topic>>();
     topics.set(topic, handler as unknown as EventHandler<Topic>);
+    this.groups.set(group, topics);
   }
 
   async start(): Promise<void> {
