@@ -42,3 +42,19 @@ bench-rpc: install ## echo throughput and latency of grpc-js and connect-node, s
 
 clean: ## remove the embedded data directory
 	rm -rf data
+
+.PHONY: up down ps infra-up infra-down
+up: install ## the microservices mode: infrastructure + every target in its own process (real backends)
+	bash scripts/mesh.sh up
+
+down: ## stop every target and the infrastructure
+	bash scripts/mesh.sh down
+
+ps: ## what runs, where, and its health
+	bash scripts/mesh.sh ps
+
+infra-up: ## start only the servers the tests need (Cassandra, Kafka, Redis, S3)
+	bash scripts/infra/infra.sh up
+
+infra-down: ## stop the servers
+	bash scripts/infra/infra.sh down

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The microservices mode on the real backends: every target in its own process, on its own ports,
+# calling the others over gRPC, with Cassandra, Kafka, Redis, S3 (and Zipkin for traces).
+#
+#   scripts/mesh.sh up               start the infrastructure and every target (idempotent)
+#   scripts/mesh.sh down             stop every target, then the infrastructure
+#   scripts/mesh.sh ps               each target: pid, ports, health; then the infrastructure
+#   scripts/mesh.sh restart TARGET   stop and start one target (the others keep running)
+#   scripts/mesh.sh logs TARGET      the path of a target's log
+#
+# State (pids, logs, the shared secret) lives in $MESH_HOME (default .cache/mesh in the checkout).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+MESH_HOME="${MESH_HOME:-$ROOT/.cache/mesh}"
+TARGETS=(identity graph post media feed fanout engagement notification search)
+mkdir -p "$MESH_HOME/logs" "$MESH_HOME/run"
+
+say() { echo "mesh.sh: $*" >&2; }
+
+index() { local i; for i in "${!TARGETS[@]}"; do [ "${TARGETS[$i]}" = "$1" ] && { echo "$i"; return; }; done; say "unknown target $1 (${TARGETS[*]})"; exit 2; }
+http_port() { echo $((8100 + 10 * $(index "$1"))); }
+grpc_port() { echo $((8101 + 10 * $(index "$1"))); }
+pid_of() { local f="$MESH_HOME/run/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
+
+mesh_env() {
+  local t
+  eval "$("$ROOT/scripts/infra/infra.sh" env)"
+  [ -f "$MESH_HOME/secret" ] || { head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$MESH_HOME/secret"; chmod 600 "$MESH_HOME/secret"; }
+  export FEEDMESH_SECRET="$(cat "$MESH_HOME/secret")"
+  export FEEDMESH_STORE=cassandra
+  export FEEDMESH_LOG_LEVEL="${FEEDMESH_LOG_LEVEL:-info}"
+  for t in "${TARGETS[@]}"; do
+    [ "$t" = fanout ] && continue
+    export "FEEDMESH_${t^^}_ADDR=127.0.0.1:$(grpc_port "$t")"
+  done
+  if "$ROOT/scripts/infra/infra.sh" status zipkin >/dev/null 2>&1; then
+    export OTEL_TRACES_EXPORTER=zipkin OTEL_EXPORTER_ZIPKIN_ENDPOINT="${OTEL_EXPORTER_ZIPKIN_ENDPOINT:-http://127.0.0.1:19411/api/v2/spans}"
+  fi
+}
+
+start_target() {
+  local t="$1" pid
+  if pid="$(pid_of "$t")"; then say "$t already runs (pid $pid)"; return 0; fi
+  (
+    export FEEDMESH_HTTP_ADDR="127.0.0.1:$(http_port "$t")" FEEDMESH_GRPC_ADDR="127.0.0.1:$(grpc_port "$t")"
+    export FEEDMESH_WORKER_ID="$(index "$t")"
+    nohup "$ROOT/bin/feedmesh" --target="$t" >>"$MESH_HOME/logs/$t.log" 2>&1 &
+    echo $! >"$MESH_HOME/run/$t.pid"
+  )
+}
+
+wait_target() {
+  local t="$1" i
+  for i in $(seq 1 600); do
+    if curl -sf -o /dev/null "http://127.0.0.1:$(http_port "$t")/healthz"; then return 0; fi
+    if ! pid_of "$t" >/dev/null; then say "$t exited; last lines of $MESH_HOME/logs/$t.log:"; tail -n 20 "$MESH_HOME/logs/$t.log" >&2; return 1; fi
+    sleep 0.1
+  done
+  say "$t did not become healthy in 60 s; see $MESH_HOME/logs/$t.log"
+  return 1
+}
+
+stop_target() {
+  local t="$1" pid i
+  pid="$(pid_of "$t")" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$MESH_HOME/run/$t.pid"
+}
+
+cmd_ps() {
+  local t pid health
+  printf '%-13s %-8s %-22s %-22s %s\n' TARGET PID HTTP GRPC HEALTH
+  for t in "${TARGETS[@]}"; do
+    pid="$(pid_of "$t" || echo -)"
+    health=down
+    [ "$pid" != - ] && health="$(curl -s -m 2 "http://127.0.0.1:$(http_port "$t")/healthz" | tr -d '\n' || true)"
+    printf '%-13s %-8s %-22s %-22s %s\n' "$t" "$pid" "127.0.0.1:$(http_port "$t")" "127.0.0.1:$(grpc_port "$t")" "${health:-unhealthy}"
+  done
+  "$ROOT/scripts/infra/infra.sh" status || true
+}
+
+case "${1:-}" in
+  up)
+    "$ROOT/scripts/infra/infra.sh" up cassandra kafka redis s3 zipkin
+    mesh_env
+    # identity first: it creates the keyspace's shared tables and the signing key the others fetch.
+    start_target identity && wait_target identity
+    for t in "${TARGETS[@]}"; do [ "$t" = identity ] || start_target "$t"; done
+    for t in "${TARGETS[@]}"; do wait_target "$t"; done
+    cmd_ps
+    say "up; logs in $MESH_HOME/logs; traces at http://127.0.0.1:19411/zipkin/"
+    ;;
+  down)
+    for t in "${TARGETS[@]}"; do stop_target "$t"; done
+    "$ROOT/scripts/infra/infra.sh" down
+    ;;
+  ps) cmd_ps ;;
+  restart)
+    [ -n "${2:-}" ] || { say "usage: mesh.sh restart TARGET"; exit 2; }
+    mesh_env
+    stop_target "$2"; start_target "$2"; wait_target "$2"
+    ;;
+  logs) echo "$MESH_HOME/logs/${2:?usage: mesh.sh logs TARGET}.log" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+esac
