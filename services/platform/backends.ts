@@ -48,6 +48,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     brokers: config.FEEDMESH_KAFKA_BROKERS.split(",").map((s) => s.trim()),
     clientId: `feedmesh-${config.FEEDMESH_TARGET}`,
     partitions: config.FEEDMESH_KAFKA_PARTITIONS,
+    prefix: config.FEEDMESH_KAFKA_TOPIC_PREFIX,
     replicationFactor: config.FEEDMESH_KAFKA_REPLICATION_FACTOR,
     ssl: config.FEEDMESH_KAFKA_SSL === "true",
     ...(config.FEEDMESH_KAFKA_SASL_MECHANISM
@@ -64,11 +65,11 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
   await ensureTopics(kafka, kafkaOptions);
   const backends: Backends = {
     store: { kind: "cassandra", db },
-    bus: new KafkaBus(kafka, log.child({ component: "bus" })),
+    bus: new KafkaBus(kafka, log.child({ component: "bus" }), kafkaOptions.prefix),
     relay: undefined,
     startRelay(components) {
       if (components.length === 0) return;
-      backends.relay = new OutboxRelay(db, kafka, components, log.child({ component: "relay" }));
+      backends.relay = new OutboxRelay(db, kafka, components, log.child({ component: "relay" }), kafkaOptions.prefix);
       backends.relay.start();
     },
     async close() {

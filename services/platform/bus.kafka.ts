@@ -16,6 +16,7 @@ export class KafkaBus implements EventBus {
   constructor(
     private readonly kafka: Kafka,
     private readonly log: Logger,
+    private readonly prefix = "",
     private readonly concurrency = 4,
   ) {}
 
@@ -27,12 +28,13 @@ export class KafkaBus implements EventBus {
 
   async start(): Promise<void> {
     for (const [group, topics] of this.groups) {
-      const consumer = this.kafka.consumer({ groupId: `feedmesh.${group}`, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+      const consumer = this.kafka.consumer({ groupId: `${this.prefix}feedmesh.${group}`, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
       await consumer.connect();
-      await consumer.subscribe({ topics: [...topics.keys()], fromBeginning: true });
+      await consumer.subscribe({ topics: [...topics.keys()].map((t) => this.prefix + t), fromBeginning: true });
       await consumer.run({
         partitionsConsumedConcurrently: this.concurrency,
-        eachMessage: async ({ topic, message }) => {
+        eachMessage: async ({ topic: prefixed, message }) => {
+          const topic = prefixed.slice(this.prefix.length);
           const handler = topics.get(topic as Topic);
           if (!handler || !message.value) return;
           const headers: Record<string, string> = {};

@@ -7,6 +7,8 @@ export interface KafkaOptions {
   brokers: string[];
   clientId: string;
   partitions: number;
+  /** Prepended to topic names and consumer groups, so deployments can share a cluster. */
+  prefix: string;
   replicationFactor: number;
   ssl: boolean;
   sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
@@ -35,7 +37,9 @@ export async function ensureTopics(kafka: Kafka, opts: KafkaOptions): Promise<vo
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = Object.keys(TOPICS).filter((t) => !existing.has(t));
+    const missing = Object.keys(TOPICS)
+      .map((t) => opts.prefix + t)
+      .filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,

@@ -25,6 +25,7 @@ export class OutboxRelay {
     kafka: Kafka,
     private readonly components: string[],
     private readonly log: Logger,
+    private readonly prefix = "",
     private readonly pollMs = 1_000,
   ) {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
@@ -113,7 +114,7 @@ export class OutboxRelay {
       await this.producer.connect();
       this.connected = true;
     }
-    await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(rows) });
+    await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(rows, this.prefix) });
     const deletes = rows.map((r) => ({
       query: "DELETE FROM feedmesh_outbox WHERE component = ? AND shard = ? AND id = ?",
       params: [component, shard, r.id],
@@ -124,12 +125,12 @@ export class OutboxRelay {
   }
 }
 
-function byTopic(rows: Row[]) {
+function byTopic(rows: Row[], prefix: string) {
   const topics = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
   for (const r of rows) {
     const list = topics.get(r.topic) ?? [];
     list.push({ key: r.key, value: r.payload, headers: r.headers ?? {} });
     topics.set(r.topic, list);
   }
-  return [...topics].map(([topic, messages]) => ({ topic, messages }));
+  return [...topics].map(([topic, messages]) => ({ topic: prefix + topic, messages }));
 }

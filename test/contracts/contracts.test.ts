@@ -2,7 +2,11 @@
 import { SqliteFeedStore } from "../../services/feed/store.sqlite.js";
 import { SqliteGraphStore } from "../../services/graph/store.sqlite.js";
 import { SqliteIdentityStore } from "../../services/identity/store.sqlite.js";
+import { EmbeddedBus } from "../../services/platform/bus.embedded.js";
+import { encodeEvent } from "../../services/platform/events.js";
+import { createLogger } from "../../services/platform/log.js";
 import { SqlitePostStore } from "../../services/post/store.sqlite.js";
+import { busContract } from "./bus.contract.js";
 import { feedStoreContract } from "./feed.contract.js";
 import { graphStoreContract } from "./graph.contract.js";
 import { identityStoreContract } from "./identity.contract.js";
@@ -13,3 +17,14 @@ feedStoreContract("sqlite", async () => new SqliteFeedStore(openSqlite()));
 postStoreContract("sqlite", async () => new SqlitePostStore(openSqlite()));
 graphStoreContract("sqlite", async () => new SqliteGraphStore(openSqlite()));
 identityStoreContract("sqlite", async () => new SqliteIdentityStore(openSqlite()));
+
+busContract("embedded (SQLite outbox)", async () => {
+  const db = openSqlite();
+  return {
+    publish: async (key, postId) => {
+      const e = encodeEvent("posts", key, { event: { case: "created", value: { postId, authorId: "1" } } });
+      db.appendEvent(e.topic, e.key, e.payload, e.headers);
+    },
+    newBus: () => new EmbeddedBus(db, createLogger("silent")),
+  };
+});

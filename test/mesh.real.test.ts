@@ -1,0 +1,114 @@
+// The microservices mode on the real backends: identity, graph, post, feed and fanout each in
+// its own process, talking gRPC, on Cassandra and Kafka. Killing a target and starting it again
+// needs no other restart, and loses nothing.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
+import { type Clients, clientsFor, eventually, newUser } from "./harness.js";
+
+const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
+const TARGETS = ["identity", "graph", "post", "feed", "fanout"] as const;
+type Target = (typeof TARGETS)[number];
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, "127.0.0.1");
+  await once(s, "listening");
+  const port = (s.address() as net.AddressInfo).port;
+  s.close();
+  return port;
+}
+
+describe("microservices mode on Cassandra and Kafka", () => {
+  const ports = new Map<Target, { http: number; grpc: number }>();
+  const procs = new Map<Target, { child: ChildProcess; log: () => string }>();
+  const env: Record<string, string> = {
+    FEEDMESH_STORE: "cassandra",
+    FEEDMESH_CASSANDRA_KEYSPACE: "feedmesh_e2e",
+    FEEDMESH_KAFKA_TOPIC_PREFIX: `e2e${process.pid}.`,
+    FEEDMESH_SECRET: "an-e2e-secret-that-is-long-enough-000",
+    FEEDMESH_LOG_LEVEL: "info",
+  };
+  let c: Clients;
+
+  async function start(t: Target): Promise<void> {
+    const p = ports.get(t)!;
+    let out = "";
+    const child = spawn(BIN, [`--target=${t}`], {
+      env: { ...process.env, ...env, FEEDMESH_HTTP_ADDR: `127.0.0.1:${p.http}`, FEEDMESH_GRPC_ADDR: `127.0.0.1:${p.grpc}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    procs.set(t, { child, log: () => out });
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new Error(`${t} exited:\n${out}`);
+      assert.match(out, /feedmesh is ready/);
+    }, 90_000).catch((err) => {
+      throw new Error(`${t} did not start: ${err.message}\n${out.slice(-3000)}`);
+    });
+  }
+
+  async function kill(t: Target, signal: NodeJS.Signals): Promise<void> {
+    const p = procs.get(t);
+    if (!p || p.child.exitCode !== null) return;
+    const exited = once(p.child, "exit");
+    p.child.kill(signal);
+    await exited;
+  }
+
+  before(async () => {
+    for (const t of TARGETS) ports.set(t, { http: await freePort(), grpc: await freePort() });
+    for (const t of TARGETS) if (t !== "fanout") env[`FEEDMESH_${t.toUpperCase()}_ADDR`] = `127.0.0.1:${ports.get(t)!.grpc}`;
+    await start("identity"); // creates the signing key the others fetch
+    await Promise.all(TARGETS.filter((t) => t !== "identity").map(start));
+    // Calls enter where the service lives: one client per service, each on its own process.
+    const byService = (t: Target) => clientsFor(createGrpcJsTransport(`127.0.0.1:${ports.get(t)!.grpc}`));
+    const [identity, graph, post, feed] = [byService("identity"), byService("graph"), byService("post"), byService("feed")];
+    c = { ...identity, identity: identity.identity, graph: graph.graph, post: post.post, feed: feed.feed };
+  });
+
+  after(async () => {
+    await Promise.all(TARGETS.map((t) => kill(t, "SIGTERM")));
+  });
+
+  it("follows, posts, fans out through Kafka, deletes", async () => {
+    const alice = await newUser(c, "alice");
+    const bob = await newUser(c, "bob");
+    await c.graph.follow({ userId: alice.id }, bob.opts);
+    const post = (await c.post.createPost({ caption: "over the mesh", requestId: "m-1" }, alice.opts)).post!;
+    const retry = (await c.post.createPost({ caption: "over the mesh", requestId: "m-1" }, alice.opts)).post!;
+    assert.equal(retry.postId, post.postId);
+    await eventually(async () => {
+      const feed = await c.feed.getHomeFeed({}, bob.opts);
+      assert.deepEqual(feed.items.map((i) => i.post?.postId), [post.postId]);
+      assert.equal(feed.items[0]?.author?.username, alice.username);
+    });
+    await c.post.deletePost({ postId: post.postId }, alice.opts);
+    assert.deepEqual((await c.feed.getHomeFeed({}, bob.opts)).items, []);
+    await c.graph.unfollow({ userId: alice.id }, bob.opts);
+  });
+
+  it("loses nothing when the fanout is killed and started again, and needs no other restart", async () => {
+    const author = await newUser(c, "author");
+    const reader = await newUser(c, "reader");
+    await c.graph.follow({ userId: author.id }, reader.opts);
+    await kill("fanout", "SIGKILL");
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await c.post.createPost({ caption: `while down ${i}` }, author.opts)).post!.postId);
+    await start("fanout");
+    await eventually(async () => {
+      const feed = await c.feed.getHomeFeed({ pageSize: 10 }, reader.opts);
+      assert.deepEqual(feed.items.map((i) => i.post?.postId), [...made].reverse());
+    }, 60_000);
+    // The graph restarts; its callers reconnect on their own.
+    await kill("graph", "SIGKILL");
+    await start("graph");
+    await eventually(async () => {
+      const r = await c.graph.getFollowStats({ userId: author.id }, reader.opts);
+      assert.equal(r.followerCount, 1n);
+    });
+  });
+});
