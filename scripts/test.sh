@@ -14,8 +14,14 @@ step "type check"
 tsc -p .
 step "lint and format (biome)"
 biome check .
-step "tests (node:test)"
+step "tests on the embedded adapters (no server needed)"
 node --import tsx --test --test-reporter=spec --test-concurrency=1 \
-  'services/**/*.test.ts' 'test/**/*.test.ts'
+  'services/**/!(*.real).test.ts' 'test/**/!(*.real).test.ts'
+step "the servers: Cassandra, Kafka, Redis, S3 (installed on first use, reused when running)"
+bash scripts/infra/infra.sh up
+eval "$(bash scripts/infra/infra.sh env)"
+step "tests on the real backends"
+node --import tsx --test --test-reporter=spec --test-concurrency=1 \
+  'test/**/*.real.test.ts'
 step "bench-rpc smoke run"
 node --import tsx bench/rpc/run.ts --smoke
