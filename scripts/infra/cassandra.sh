@@ -40,7 +40,7 @@
 #   CASSANDRA_JVM_OPTS       ()             extra JVM options, appended
 set -euo pipefail
 NAME=cassandra
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 CASSANDRA_VERSION="${CASSANDRA_VERSION:-5.0.9}"

@@ -36,7 +36,7 @@
 #   INFRA_HOME          ($HOME/.cache/feedmesh-infra)
 set -euo pipefail
 NAME=kafka
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
@@ -300,7 +300,7 @@ cmd_status() {
 }
 
 cmd_tool() {  # CLASS ARGS...
-  cmd_install 2>/dev/null   # log4j2-tools.xml lives in the server install
+  installed || cmd_install   # log4j2-tools.xml lives in the server install
   cmd_install_tools
   local java; java="$(java_bin)"
   "$java" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "$(log_opt tools)" -cp "$TOOLS_DIR/lib/*" "$@"

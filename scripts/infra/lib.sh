@@ -12,7 +12,7 @@
 INFRA_HOME="${INFRA_HOME:-$HOME/.cache/feedmesh-infra}"
 INFRA_RUN="$INFRA_HOME/run/feedmesh"
 INFRA_DATA="$INFRA_HOME/data"
-LOCKS="$INFRA_HOME/.locks"              # flock files: one install or start at a time
+LOCKS="$INFRA_HOME/.locks"              # flock files: one install of a thing at a time
 
 log() { echo "$NAME.sh: $*" >&2; }
 die() { log "$*"; exit 1; }

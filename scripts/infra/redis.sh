@@ -19,7 +19,7 @@
 #   INFRA_HOME ($HOME/.cache/feedmesh-infra): pid file and log under $INFRA_HOME/run/feedmesh/redis
 set -euo pipefail
 NAME=redis
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 REDIS_HOST="${REDIS_HOST:-127.0.0.1}"

@@ -31,7 +31,7 @@
 #   ~/go/pkg/mod and ~/.cache/go-build); GOBIN is ignored (the binary goes to $INFRA_HOME/bin)
 set -euo pipefail
 NAME=s3
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 S3_HOST="${S3_HOST:-127.0.0.1}"

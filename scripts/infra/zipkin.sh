@@ -18,7 +18,7 @@
 #   INFRA_HOME ($HOME/.cache/feedmesh-infra)
 set -euo pipefail
 NAME=zipkin
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 ZIPKIN_VERSION="${ZIPKIN_VERSION:-3.6.1}"
