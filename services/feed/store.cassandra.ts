@@ -66,15 +66,11 @@ export class CassandraFeedStore implements FeedStore {
 
   async removeAuthor(readerId: string, authorId: string): Promise<void> {
     const [reader, author] = [BigInt(readerId), BigInt(authorId)];
-    const posts = (
-      await this.db.execute("SELECT post_id FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author], {
-        fetchSize: 5000,
-      })
-    ).rows;
-    await this.db.concurrent(
-      "DELETE FROM feed_entries WHERE reader_id = ? AND month = ? AND post_id = ?",
-      posts.map((r) => [reader, monthOfId(r.post_id.toString()), r.post_id]),
-    );
+    const deletes: unknown[][] = [];
+    for await (const r of this.db.rows("SELECT post_id FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author])) {
+      deletes.push([reader, monthOfId(r.post_id.toString()), r.post_id]);
+    }
+    await this.db.concurrent("DELETE FROM feed_entries WHERE reader_id = ? AND month = ? AND post_id = ?", deletes);
     await this.db.execute("DELETE FROM feed_by_author WHERE reader_id = ? AND author_id = ?", [reader, author]);
   }
 

@@ -100,6 +100,16 @@ export class CassandraDb {
     }
   }
 
+  /** Every row of a long read, page by page (paging state), never all in one response. */
+  async *rows(query: string, params: unknown[] = [], fetchSize = 1000): AsyncGenerator<Row> {
+    let pageState: string | undefined;
+    do {
+      const page = await this.execute(query, params, { fetchSize, ...(pageState ? { pageState } : {}) });
+      yield* page.rows;
+      pageState = page.pageState ?? undefined;
+    } while (pageState);
+  }
+
   /** A logged batch: all its statements apply, or none (eventually, across partitions). */
   async batch(statements: Statement[]): Promise<void> {
     try {

@@ -38,12 +38,28 @@ export function feedStoreContract(name: string, open: () => Promise<FeedStore>):
       await store.add([r1, r2], { postId: pb1, authorId: b });
       await store.addMany(r1, [{ postId: pa2, authorId: a }]);
       await store.remove([r2], { postId: pb1, authorId: b });
-      assert.deepEqual((await store.page(r2, 10, null)).map((e) => e.postId), [pa1]);
+      assert.deepEqual(
+        (await store.page(r2, 10, null)).map((e) => e.postId),
+        [pa1],
+      );
       await store.removeAuthor(r1, a);
       assert.deepEqual(await store.page(r1, 10, null), [{ postId: pb1, authorId: b }]);
       await store.removeAuthor(r1, a); // idempotent
       await store.remove([r1], { postId: pa1, authorId: a });
       assert.equal((await store.page(r1, 10, null)).length, 1);
+    });
+
+    it("removes an author's posts beyond one page of a long read", async () => {
+      const store = await open();
+      const [reader, author, other] = [user(), user(), user()];
+      const keep = gen.next();
+      await store.add([reader], { postId: keep, authorId: other });
+      await store.addMany(
+        reader,
+        Array.from({ length: 2500 }, () => ({ postId: gen.next(), authorId: author })),
+      );
+      await store.removeAuthor(reader, author);
+      assert.deepEqual(await store.page(reader, 10, null), [{ postId: keep, authorId: other }]);
     });
   });
 }
