@@ -28,7 +28,11 @@ export class KafkaBus implements EventBus {
 
   async start(): Promise<void> {
     for (const [group, topics] of this.groups) {
-      const consumer = this.kafka.consumer({ groupId: `${this.prefix}feedmesh.${group}`, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+      const consumer = this.kafka.consumer({
+        groupId: `${this.prefix}feedmesh.${group}`,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [...topics.keys()].map((t) => this.prefix + t), fromBeginning: true });
       await consumer.run({

@@ -50,7 +50,10 @@ const schema = z.object({
   FEEDMESH_KAFKA_BROKERS: z.string().default("127.0.0.1:19092"),
   FEEDMESH_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   /** Prepended to topic and consumer-group names, so several deployments can share a cluster. */
-  FEEDMESH_KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, "may hold letters, digits, '.', '_' and '-'").default(""),
+  FEEDMESH_KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, "may hold letters, digits, '.', '_' and '-'")
+    .default(""),
   FEEDMESH_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
   FEEDMESH_KAFKA_SSL: z.enum(["true", "false"]).default("false"),
   FEEDMESH_KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
