@@ -83,7 +83,10 @@ describe("microservices mode on Cassandra and Kafka", () => {
     assert.equal(retry.postId, post.postId);
     await eventually(async () => {
       const feed = await c.feed.getHomeFeed({}, bob.opts);
-      assert.deepEqual(feed.items.map((i) => i.post?.postId), [post.postId]);
+      assert.deepEqual(
+        feed.items.map((i) => i.post?.postId),
+        [post.postId],
+      );
       assert.equal(feed.items[0]?.author?.username, alice.username);
     });
     await c.post.deletePost({ postId: post.postId }, alice.opts);
@@ -101,7 +104,10 @@ describe("microservices mode on Cassandra and Kafka", () => {
     await start("fanout");
     await eventually(async () => {
       const feed = await c.feed.getHomeFeed({ pageSize: 10 }, reader.opts);
-      assert.deepEqual(feed.items.map((i) => i.post?.postId), [...made].reverse());
+      assert.deepEqual(
+        feed.items.map((i) => i.post?.postId),
+        [...made].reverse(),
+      );
     }, 60_000);
     // The graph restarts; its callers reconnect on their own.
     await kill("graph", "SIGKILL");

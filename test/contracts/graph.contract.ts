@@ -34,14 +34,23 @@ export function graphStoreContract(name: string, open: () => Promise<GraphStore>
       const store = await open();
       const [fan, owner] = [gen.next(), gen.next()];
       assert.equal(await store.addEdge(fan, owner, REQUESTED, Date.now(), ev), REQUESTED);
-      assert.deepEqual((await store.listIncoming(owner, REQUESTED, 10, null)).edges.map((e) => e.userId), [fan]);
+      assert.deepEqual(
+        (await store.listIncoming(owner, REQUESTED, 10, null)).edges.map((e) => e.userId),
+        [fan],
+      );
       assert.deepEqual((await store.listIncoming(owner, FOLLOWING, 10, null)).edges, []);
       assert.equal((await store.counts(owner)).followers, 0);
       assert.equal(await store.approve(fan, owner, Date.now(), ev), true);
       assert.equal(await store.approve(fan, owner, Date.now(), ev), false);
-      assert.deepEqual((await store.listIncoming(owner, FOLLOWING, 10, null)).edges.map((e) => e.userId), [fan]);
+      assert.deepEqual(
+        (await store.listIncoming(owner, FOLLOWING, 10, null)).edges.map((e) => e.userId),
+        [fan],
+      );
       assert.deepEqual((await store.listIncoming(owner, REQUESTED, 10, null)).edges, []);
-      assert.deepEqual((await store.listOutgoing(fan, 10, null, 0)).edges.map((e) => e.userId), [owner]);
+      assert.deepEqual(
+        (await store.listOutgoing(fan, 10, null, 0)).edges.map((e) => e.userId),
+        [owner],
+      );
     });
 
     it("pages lists newest first and filters by follower count", async () => {
@@ -60,14 +69,21 @@ export function graphStoreContract(name: string, open: () => Promise<GraphStore>
       assert.deepEqual(seen, [...fans].reverse());
       const nobody = gen.next();
       await store.addEdge(fans[0]!, nobody, FOLLOWING, t++, ev);
-      assert.deepEqual((await store.listOutgoing(fans[0]!, 10, null, 5)).edges.map((e) => e.userId), [star]);
-      assert.deepEqual((await store.listOutgoing(fans[0]!, 10, null, 0)).edges.map((e) => e.userId), [nobody, star]);
+      assert.deepEqual(
+        (await store.listOutgoing(fans[0]!, 10, null, 5)).edges.map((e) => e.userId),
+        [star],
+      );
+      assert.deepEqual(
+        (await store.listOutgoing(fans[0]!, 10, null, 0)).edges.map((e) => e.userId),
+        [nobody, star],
+      );
     });
 
     it("keeps privacy, and approves pending requests when an account turns public", async () => {
       const store = await open();
       const [owner, fan] = [gen.next(), gen.next()];
-      const privacy = (p: boolean) => encodeEvent("follows", owner, { event: { case: "privacyChanged", value: { userId: owner, private: p } } });
+      const privacy = (p: boolean) =>
+        encodeEvent("follows", owner, { event: { case: "privacyChanged", value: { userId: owner, private: p } } });
       await store.setPrivate(owner, true, privacy(true), (f, c) => ev(c));
       assert.equal(await store.isPrivate(owner), true);
       await store.addEdge(fan, owner, REQUESTED, Date.now(), ev);

@@ -30,7 +30,10 @@ export function identityStoreContract(name: string, open: () => Promise<Identity
       await store.createUser(u, ev(u));
       assert.deepEqual(await store.getUser(u.userId), u);
       const sameName = { ...user(), username: u.username };
-      await assert.rejects(store.createUser(sameName, ev(sameName)), (e: unknown) => e instanceof UniqueViolation && e.field === "username");
+      await assert.rejects(
+        store.createUser(sameName, ev(sameName)),
+        (e: unknown) => e instanceof UniqueViolation && e.field === "username",
+      );
       const sameMail = { ...user(), email: u.email };
       await assert.rejects(store.createUser(sameMail, ev(sameMail)), (e: unknown) => e instanceof UniqueViolation && e.field === "email");
       // The failed attempt released its username: it can be used.

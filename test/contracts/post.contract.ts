@@ -21,7 +21,8 @@ export function postStoreContract(name: string, open: () => Promise<PostStore>):
       updateTime: 0,
       deleted: false,
     });
-    const event = (p: PostRecord) => encodeEvent("posts", p.authorId, { event: { case: "created", value: { postId: p.postId, authorId: p.authorId } } });
+    const event = (p: PostRecord) =>
+      encodeEvent("posts", p.authorId, { event: { case: "created", value: { postId: p.postId, authorId: p.authorId } } });
 
     it("creates, reads, and is idempotent for a request id", async () => {
       const store = await open();
@@ -50,9 +51,15 @@ export function postStoreContract(name: string, open: () => Promise<PostStore>):
       const expected = made.filter((_, i) => i !== 2).reverse();
       const first = await store.listByAuthor(author, 4, null);
       const rest = await store.listByAuthor(author, 10, first.at(-1)!.postId);
-      assert.deepEqual([...first, ...rest].map((p) => p.postId), expected);
+      assert.deepEqual(
+        [...first, ...rest].map((p) => p.postId),
+        expected,
+      );
       assert.equal((await store.get(made[2]!))?.deleted, true);
-      assert.deepEqual((await store.getMany([made[2]!, made[3]!, "42"])).map((p) => p.postId), [made[3]]);
+      assert.deepEqual(
+        (await store.getMany([made[2]!, made[3]!, "42"])).map((p) => p.postId),
+        [made[3]],
+      );
     });
 
     it("edits a caption and keeps the set of private authors", async () => {
