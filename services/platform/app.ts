@@ -110,12 +110,17 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   });
 
   const health = new HealthState();
-  const index = new DescriptorIndex([...domain.map((s) => s.desc.file), Health.file, ServerReflection.file]);
+  // Reflection describes the deployment's API: this process's services and those it reaches at a
+  // configured address (so that behind the edge, any process can answer for the whole mesh).
+  const remote = (Object.entries(SERVICES) as [ServiceName, DescService][])
+    .filter(([name, desc]) => !localNames.has(desc.typeName) && serviceAddr(config, name) !== undefined)
+    .map(([, desc]) => desc);
+  const index = new DescriptorIndex([...domain.map((s) => s.desc.file), ...remote.map((d) => d.file), Health.file, ServerReflection.file]);
   const platform: ServiceRegistration[] = [
     registration(Health, health.impl()),
     registration(
       ServerReflection,
-      reflectionImpl(index, () => all.map((s) => s.desc.typeName)),
+      reflectionImpl(index, () => [...all.map((s) => s.desc.typeName), ...remote.map((d) => d.typeName)]),
     ),
   ].map((s) => wrapService(s, deps));
   const all = [...domain, ...platform];
