@@ -6,6 +6,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
 import { type Clients, clientsFor, eventually, newUser } from "./harness.js";
 
@@ -72,6 +75,22 @@ describe("microservices mode on Cassandra and Kafka", () => {
 
   after(async () => {
     await Promise.all(TARGETS.map((t) => kill(t, "SIGTERM")));
+  });
+
+  it("answers reflection for the whole mesh from any target (the edge routes reflection to one)", async () => {
+    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${ports.get("identity")!.grpc}` });
+    const reflection = createClient(ServerReflection, transport);
+    const names: string[] = [];
+    for await (const res of reflection.serverReflectionInfo(
+      (async function* () {
+        yield { messageRequest: { case: "listServices" as const, value: "" } };
+      })(),
+    )) {
+      if (res.messageResponse.case === "listServicesResponse") names.push(...res.messageResponse.value.service.map((x) => x.name));
+    }
+    for (const s of ["identity.v1.IdentityService", "graph.v1.GraphService", "post.v1.PostService", "feed.v1.FeedService"]) {
+      assert.ok(names.includes(`feedmesh.${s}`), `${s} in ${names.join(", ")}`);
+    }
   });
 
   it("follows, posts, fans out through Kafka, deletes", async () => {
