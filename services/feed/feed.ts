@@ -1,49 +1,94 @@
-// The home feed's read path: page through the reader's precomputed feed, newest first, and
-// hydrate each entry (post, author). Entries whose post was deleted, or is no longer visible to
-// the reader, are skipped and the page is filled from older entries, so a page is never short
-// while older content exists.
-
+// The home feed's read path, the hybrid: the reader's precomputed feed (filled by the fanout,
+// cached with a cap, the store behind it) merged with the recent posts of the celebrities the
+// reader follows (pulled at read time, never fanned out), newest first by post id, without
+// duplicates. A page ends at a post id and the next page starts below it, so posts arriving while
+// a client pages never shift, repeat or hide entries. Entries whose post was deleted or hidden, or
+// whose author the reader no longer follows (an unfollow whose cleanup is still in flight), are
+// skipped and the page is refilled from older entries.
 import type { User } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import type { Post } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
-import type { FeedStore } from "./store.js";
+import { compareIds } from "../platform/ids.js";
+import type { SafeFeedCache } from "./cache.safe.js";
+import type { FeedEntry, FeedStore } from "./store.js";
 
-export interface Hydrator {
+/** What the read path asks other services, as the reader. */
+export interface FeedSources {
+  /** Live posts visible to the reader, among these ids. */
   posts(postIds: string[]): Promise<Post[]>;
   users(userIds: string[]): Promise<User[]>;
+  /** The accounts the reader follows that are over the celebrity threshold. */
+  celebrities(): Promise<string[]>;
+  /** A celebrity's posts older than `before`, newest first. */
+  postsOf(authorId: string, limit: number, before: string | null): Promise<Post[]>;
+  /** The authors among these that the reader follows now. */
+  following(authorIds: string[]): Promise<Set<string>>;
 }
 
 export interface FeedPage {
   items: { post: Post; author: User | undefined }[];
-  /** The post id to continue after, or null at the end of the feed. */
+  /** The post id to continue below, or null at the end of the feed. */
   next: string | null;
 }
 
-export class HomeFeed {
-  constructor(private readonly store: FeedStore) {}
+const MAX_ROUNDS = 20;
 
-  async page(readerId: string, limit: number, before: string | null, hydrate: Hydrator): Promise<FeedPage> {
+export class HomeFeed {
+  constructor(
+    private readonly store: FeedStore,
+    private readonly cache: SafeFeedCache,
+  ) {}
+
+  async page(readerId: string, limit: number, before: string | null, src: FeedSources): Promise<FeedPage> {
+    const want = limit + 1; // one more than asked tells whether a next page exists
+    const celebrities = await src.celebrities();
     const posts: Post[] = [];
     let cursor = before;
-    let exhausted = false;
-    // Read a little more than asked, so one extra entry tells whether there is a next page.
-    while (posts.length <= limit && !exhausted) {
-      const want = limit + 1 - posts.length;
-      const entries = await this.store.page(readerId, Math.min(100, want + 4), cursor);
-      exhausted = entries.length < Math.min(100, want + 4);
-      if (entries.length === 0) break;
-      cursor = entries.at(-1)!.postId;
-      const found = new Map((await hydrate.posts(entries.map((e) => e.postId))).map((p) => [p.postId, p]));
-      for (const e of entries) {
-        const post = found.get(e.postId);
-        if (post) posts.push(post);
-        if (posts.length > limit) break;
+    for (let round = 0; round < MAX_ROUNDS && posts.length < want; round++) {
+      const n = Math.min(100, want - posts.length + 2); // 100: the most one batch call takes
+      const [entries, pulled] = await Promise.all([
+        this.entries(readerId, n, cursor),
+        Promise.all(celebrities.map((c) => src.postsOf(c, n, cursor))),
+      ]);
+      // Merge by id, newest first; keep n, so everything taken is below a single new cursor.
+      const byId = new Map<string, { entry?: FeedEntry; post?: Post }>();
+      for (const e of entries) byId.set(e.postId, { entry: e });
+      for (const p of pulled.flat()) byId.set(p.postId, { post: p });
+      const taken = [...byId.keys()].sort((a, b) => compareIds(b, a)).slice(0, n);
+      if (taken.length === 0) break;
+      cursor = taken.at(-1)!;
+      const hydrated = new Map((await src.posts(taken.filter((id) => !byId.get(id)!.post))).map((p) => [p.postId, p]));
+      const candidates = taken.flatMap((id) => byId.get(id)!.post ?? hydrated.get(id) ?? []);
+      const authors = [...new Set(candidates.map((p) => p.authorId))].filter((a) => a !== readerId && !celebrities.includes(a));
+      const followed = authors.length > 0 ? await src.following(authors) : new Set<string>();
+      for (const p of candidates) {
+        if (p.authorId === readerId || celebrities.includes(p.authorId) || followed.has(p.authorId)) posts.push(p);
       }
+      const exhausted = entries.length < n && pulled.every((list) => list.length < n);
+      if (exhausted) break;
     }
     const page = posts.slice(0, limit);
-    const authors = new Map((page.length ? await hydrate.users([...new Set(page.map((p) => p.authorId))]) : []).map((u) => [u.userId, u]));
+    const users = page.length > 0 ? await src.users([...new Set(page.map((p) => p.authorId))]) : [];
+    const authors = new Map(users.map((u) => [u.userId, u]));
     return {
       items: page.map((post) => ({ post, author: authors.get(post.authorId) })),
       next: posts.length > limit ? page.at(-1)!.postId : null,
     };
+  }
+
+  /**
+   * The reader's precomputed entries below the cursor: from the cache while it holds them, from
+   * the store past its cap; a first page that misses the cache rebuilds it from the store.
+   */
+  private async entries(readerId: string, n: number, cursor: string | null): Promise<FeedEntry[]> {
+    const cached = await this.cache.page(readerId, n, cursor);
+    if (cached === null) {
+      if (cursor !== null) return this.store.page(readerId, n, cursor);
+      const rows = await this.store.page(readerId, Math.max(n, this.cache.cap + 1), null);
+      await this.cache.fill(readerId, rows);
+      return rows.slice(0, n);
+    }
+    if (cached.entries.length >= n || cached.complete) return cached.entries;
+    const from = cached.entries.at(-1)?.postId ?? cursor;
+    return [...cached.entries, ...(await this.store.page(readerId, n - cached.entries.length, from))];
   }
 }

@@ -2,6 +2,7 @@
 import { FeedService } from "../../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
 import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
+import { feedCacheOf } from "./cache.safe.js";
 import { HomeFeed } from "./feed.js";
 import { feedRoutes } from "./routes.js";
 import { CassandraFeedStore } from "./store.cassandra.js";
@@ -14,6 +15,9 @@ export function openFeedStore(rt: Runtime): Promise<FeedStore> {
 }
 
 export async function feedModule(rt: Runtime): Promise<ServiceModule> {
-  const feed = new HomeFeed(await openFeedStore(rt));
-  return { name: "feed", services: [registration(FeedService, feedRoutes(feed, rt.clients, rt.auth, rt.pageTokens))] };
+  const feed = new HomeFeed(await openFeedStore(rt), feedCacheOf(rt));
+  return {
+    name: "feed",
+    services: [registration(FeedService, feedRoutes(feed, rt.clients, rt.auth, rt.pageTokens, rt.config.FEEDMESH_CELEBRITY_THRESHOLD))],
+  };
 }

@@ -27,6 +27,10 @@ export function graphRoutes(graph: Graph, tokens: PageTokens): ServiceImpl<typeo
     async getRelationship(req, ctx) {
       return { relationship: toRelationship(await graph.relationship(actingUser(ctx), req.userId)) };
     },
+    async batchGetRelationships(req, ctx) {
+      const me = actingUser(ctx);
+      return { relationships: (await Promise.all([...new Set(req.userIds)].map((id) => graph.relationship(me, id)))).map(toRelationship) };
+    },
     async listFollowers(req, ctx) {
       const scope = `graph.followers:${req.userId}`;
       const page = await graph.followers(viewer(ctx), req.userId, pageSize(req.pageSize, 50), cursor(scope, req.pageToken));

@@ -71,6 +71,19 @@ const schema = z.object({
   FEEDMESH_DEFAULT_DEADLINE: duration("10s"),
   FEEDMESH_MAX_DEADLINE: duration("60s"),
   FEEDMESH_SHUTDOWN_GRACE: duration("10s"),
+  /** Authors with at least this many followers are not fanned out; readers pull their posts. */
+  FEEDMESH_CELEBRITY_THRESHOLD: z.coerce.number().int().min(1).default(10_000),
+  /** How many entries of a reader's feed the cache keeps; deeper pages read the store. */
+  FEEDMESH_FEED_CACHE_SIZE: z.coerce.number().int().min(10).max(100_000).default(500),
+  /** A cached feed unread for this long leaves the cache; the next read rebuilds it. */
+  FEEDMESH_FEED_INACTIVE_AFTER: duration("7d"),
+  /** How many of a followee's recent posts a new follow brings into the follower's feed. */
+  FEEDMESH_FEED_BACKFILL: z.coerce.number().int().min(0).max(1000).default(20),
+  /** Redis for the feed cache (with FEEDMESH_STORE=cassandra); the embedded mode caches in process. */
+  FEEDMESH_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .default("redis://127.0.0.1:16379"),
   FEEDMESH_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** Addresses (host:port of the gRPC port) of the other services, for the microservices mode. */
   FEEDMESH_IDENTITY_ADDR: addr.optional(),

@@ -74,7 +74,8 @@ export function postRoutes(posts: Posts, clients: Clients, auth: CallAuth, token
       const scope = `post.user:${req.userId}`;
       const limit = pageSize(req.pageSize, 20);
       const cursor = tokens.decode<{ p: string }>(scope, req.pageToken);
-      const list = await posts.listByAuthor(reader(ctx), req.userId, limit + 1, cursor?.p ?? null);
+      const before = cursor?.p ?? (req.beforePostId || null);
+      const list = await posts.listByAuthor(reader(ctx), req.userId, limit + 1, before);
       const page = list.slice(0, limit);
       const last = page.at(-1);
       return { posts: page.map(toPost), nextPageToken: list.length > limit && last ? tokens.encode(scope, { p: last.postId }) : "" };

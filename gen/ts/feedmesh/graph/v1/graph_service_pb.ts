@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file feedmesh/graph/v1/graph_service.proto.
  */
 export const file_feedmesh_graph_v1_graph_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVmZWVkbWVzaC9ncmFwaC92MS9ncmFwaF9zZXJ2aWNlLnByb3RvEhFmZWVkbWVzaC5ncmFwaC52MSKzAQoMUmVsYXRpb25zaGlwEhUKB3VzZXJfaWQYASABKAlCBOJBAQMSNgoIb3V0Z29pbmcYAiABKA4yHi5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dTdGF0ZUIE4kEBAxI2CghpbmNvbWluZxgDIAEoDjIeLmZlZWRtZXNoLmdyYXBoLnYxLkZvbGxvd1N0YXRlQgTiQQEDEhwKDnRhcmdldF9wcml2YXRlGAQgASgIQgTiQQEDIlgKCEZvbGxvd2VyEhUKB3VzZXJfaWQYASABKAlCBOJBAQMSNQoLY3JlYXRlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDIjoKDUZvbGxvd1JlcXVlc3QSKQoHdXNlcl9pZBgBIAEoCUIY4kEBArpIEXIPMg1eWzAtOV17MSwyMH0kIkcKDkZvbGxvd1Jlc3BvbnNlEjUKDHJlbGF0aW9uc2hpcBgBIAEoCzIfLmZlZWRtZXNoLmdyYXBoLnYxLlJlbGF0aW9uc2hpcCI8Cg9VbmZvbGxvd1JlcXVlc3QSKQoHdXNlcl9pZBgBIAEoCUIY4kEBArpIEXIPMg1eWzAtOV17MSwyMH0kIkkKEFVuZm9sbG93UmVzcG9uc2USNQoMcmVsYXRpb25zaGlwGAEgASgLMh8uZmVlZG1lc2guZ3JhcGgudjEuUmVsYXRpb25zaGlwIkMKFkdldFJlbGF0aW9uc2hpcFJlcXVlc3QSKQoHdXNlcl9pZBgBIAEoCUIY4kEBArpIEXIPMg1eWzAtOV17MSwyMH0kIlAKF0dldFJlbGF0aW9uc2hpcFJlc3BvbnNlEjUKDHJlbGF0aW9uc2hpcBgBIAEoCzIfLmZlZWRtZXNoLmdyYXBoLnYxLlJlbGF0aW9uc2hpcCJ+ChRMaXN0Rm9sbG93ZXJzUmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAEImAKFUxpc3RGb2xsb3dlcnNSZXNwb25zZRIuCglmb2xsb3dlcnMYASADKAsyGy5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiowEKFExpc3RGb2xsb3dpbmdSZXF1ZXN0EikKB3VzZXJfaWQYASABKAlCGOJBAQK6SBFyDzINXlswLTldezEsMjB9JBIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAQSIwoSbWluX2ZvbGxvd2VyX2NvdW50GAQgASgDQge6SAQiAigAImAKFUxpc3RGb2xsb3dpbmdSZXNwb25zZRIuCglmb2xsb3dpbmcYASADKAsyGy5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQgoVR2V0Rm9sbG93U3RhdHNSZXF1ZXN0EikKB3VzZXJfaWQYASABKAlCGOJBAQK6SBFyDzINXlswLTldezEsMjB9JCJJChZHZXRGb2xsb3dTdGF0c1Jlc3BvbnNlEhYKDmZvbGxvd2VyX2NvdW50GAEgASgDEhcKD2ZvbGxvd2luZ19jb3VudBgCIAEoAyJXChlMaXN0Rm9sbG93UmVxdWVzdHNSZXF1ZXN0EhwKCXBhZ2Vfc2l6ZRgBIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEImQKGkxpc3RGb2xsb3dSZXF1ZXN0c1Jlc3BvbnNlEi0KCHJlcXVlc3RzGAEgAygLMhsuZmVlZG1lc2guZ3JhcGgudjEuRm9sbG93ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKG0FwcHJvdmVGb2xsb3dSZXF1ZXN0UmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQiHgocQXBwcm92ZUZvbGxvd1JlcXVlc3RSZXNwb25zZSJHChpSZWplY3RGb2xsb3dSZXF1ZXN0UmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQiHQobUmVqZWN0Rm9sbG93UmVxdWVzdFJlc3BvbnNlIkIKFVJlbW92ZUZvbGxvd2VyUmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQiGAoWUmVtb3ZlRm9sbG93ZXJSZXNwb25zZSIbChlHZXRQcml2YWN5U2V0dGluZ3NSZXF1ZXN0IiIKD1ByaXZhY3lTZXR0aW5ncxIPCgdwcml2YXRlGAEgASgIIlIKGkdldFByaXZhY3lTZXR0aW5nc1Jlc3BvbnNlEjQKCHNldHRpbmdzGAEgASgLMiIuZmVlZG1lc2guZ3JhcGgudjEuUHJpdmFjeVNldHRpbmdzIloKHFVwZGF0ZVByaXZhY3lTZXR0aW5nc1JlcXVlc3QSOgoIc2V0dGluZ3MYASABKAsyIi5mZWVkbWVzaC5ncmFwaC52MS5Qcml2YWN5U2V0dGluZ3NCBOJBAQIiVQodVXBkYXRlUHJpdmFjeVNldHRpbmdzUmVzcG9uc2USNAoIc2V0dGluZ3MYASABKAsyIi5mZWVkbWVzaC5ncmFwaC52MS5Qcml2YWN5U2V0dGluZ3MqYwoLRm9sbG93U3RhdGUSHAoYRk9MTE9XX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWRk9MTE9XX1NUQVRFX1JFUVVFU1RFRBABEhoKFkZPTExPV19TVEFURV9GT0xMT1dJTkcQAjKNDgoMR3JhcGhTZXJ2aWNlEncKBkZvbGxvdxIgLmZlZWRtZXNoLmdyYXBoLnYxLkZvbGxvd1JlcXVlc3QaIS5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dSZXNwb25zZSIokAICgtPkkwIfOgEqIhovdjEvdXNlcnMve3VzZXJfaWR9OmZvbGxvdxJ/CghVbmZvbGxvdxIiLmZlZWRtZXNoLmdyYXBoLnYxLlVuZm9sbG93UmVxdWVzdBojLmZlZWRtZXNoLmdyYXBoLnYxLlVuZm9sbG93UmVzcG9uc2UiKpACAoLT5JMCIToBKiIcL3YxL3VzZXJzL3t1c2VyX2lkfTp1bmZvbGxvdxKVAQoPR2V0UmVsYXRpb25zaGlwEikuZmVlZG1lc2guZ3JhcGgudjEuR2V0UmVsYXRpb25zaGlwUmVxdWVzdBoqLmZlZWRtZXNoLmdyYXBoLnYxLkdldFJlbGF0aW9uc2hpcFJlc3BvbnNlIiuQAgGC0+STAiISIC92MS91c2Vycy97dXNlcl9pZH0vcmVsYXRpb25zaGlwEowBCg1MaXN0Rm9sbG93ZXJzEicuZmVlZG1lc2guZ3JhcGgudjEuTGlzdEZvbGxvd2Vyc1JlcXVlc3QaKC5mZWVkbWVzaC5ncmFwaC52MS5MaXN0Rm9sbG93ZXJzUmVzcG9uc2UiKJACAYLT5JMCHxIdL3YxL3VzZXJzL3t1c2VyX2lkfS9mb2xsb3dlcnMSjAEKDUxpc3RGb2xsb3dpbmcSJy5mZWVkbWVzaC5ncmFwaC52MS5MaXN0Rm9sbG93aW5nUmVxdWVzdBooLmZlZWRtZXNoLmdyYXBoLnYxLkxpc3RGb2xsb3dpbmdSZXNwb25zZSIokAIBgtPkkwIfEh0vdjEvdXNlcnMve3VzZXJfaWR9L2ZvbGxvd2luZxKRAQoOR2V0Rm9sbG93U3RhdHMSKC5mZWVkbWVzaC5ncmFwaC52MS5HZXRGb2xsb3dTdGF0c1JlcXVlc3QaKS5mZWVkbWVzaC5ncmFwaC52MS5HZXRGb2xsb3dTdGF0c1Jlc3BvbnNlIiqQAgGC0+STAiESHy92MS91c2Vycy97dXNlcl9pZH0vZm9sbG93U3RhdHMSkAEKEkxpc3RGb2xsb3dSZXF1ZXN0cxIsLmZlZWRtZXNoLmdyYXBoLnYxLkxpc3RGb2xsb3dSZXF1ZXN0c1JlcXVlc3QaLS5mZWVkbWVzaC5ncmFwaC52MS5MaXN0Rm9sbG93UmVxdWVzdHNSZXNwb25zZSIdkAIBgtPkkwIUEhIvdjEvZm9sbG93UmVxdWVzdHMSqwEKFEFwcHJvdmVGb2xsb3dSZXF1ZXN0Ei4uZmVlZG1lc2guZ3JhcGgudjEuQXBwcm92ZUZvbGxvd1JlcXVlc3RSZXF1ZXN0Gi8uZmVlZG1lc2guZ3JhcGgudjEuQXBwcm92ZUZvbGxvd1JlcXVlc3RSZXNwb25zZSIykAICgtPkkwIpOgEqIiQvdjEvZm9sbG93UmVxdWVzdHMve3VzZXJfaWR9OmFwcHJvdmUSpwEKE1JlamVjdEZvbGxvd1JlcXVlc3QSLS5mZWVkbWVzaC5ncmFwaC52MS5SZWplY3RGb2xsb3dSZXF1ZXN0UmVxdWVzdBouLmZlZWRtZXNoLmdyYXBoLnYxLlJlamVjdEZvbGxvd1JlcXVlc3RSZXNwb25zZSIxkAICgtPkkwIoOgEqIiMvdjEvZm9sbG93UmVxdWVzdHMve3VzZXJfaWR9OnJlamVjdBKTAQoOUmVtb3ZlRm9sbG93ZXISKC5mZWVkbWVzaC5ncmFwaC52MS5SZW1vdmVGb2xsb3dlclJlcXVlc3QaKS5mZWVkbWVzaC5ncmFwaC52MS5SZW1vdmVGb2xsb3dlclJlc3BvbnNlIiyQAgKC0+STAiM6ASoiHi92MS9mb2xsb3dlcnMve3VzZXJfaWR9OnJlbW92ZRKUAQoSR2V0UHJpdmFjeVNldHRpbmdzEiwuZmVlZG1lc2guZ3JhcGgudjEuR2V0UHJpdmFjeVNldHRpbmdzUmVxdWVzdBotLmZlZWRtZXNoLmdyYXBoLnYxLkdldFByaXZhY3lTZXR0aW5nc1Jlc3BvbnNlIiGQAgGC0+STAhgSFi92MS9tZS9wcml2YWN5U2V0dGluZ3MSoAEKFVVwZGF0ZVByaXZhY3lTZXR0aW5ncxIvLmZlZWRtZXNoLmdyYXBoLnYxLlVwZGF0ZVByaXZhY3lTZXR0aW5nc1JlcXVlc3QaMC5mZWVkbWVzaC5ncmFwaC52MS5VcGRhdGVQcml2YWN5U2V0dGluZ3NSZXNwb25zZSIkkAICgtPkkwIbOgEqMhYvdjEvbWUvcHJpdmFjeVNldHRpbmdzYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp]);
+  fileDesc("CiVmZWVkbWVzaC9ncmFwaC92MS9ncmFwaF9zZXJ2aWNlLnByb3RvEhFmZWVkbWVzaC5ncmFwaC52MSKzAQoMUmVsYXRpb25zaGlwEhUKB3VzZXJfaWQYASABKAlCBOJBAQMSNgoIb3V0Z29pbmcYAiABKA4yHi5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dTdGF0ZUIE4kEBAxI2CghpbmNvbWluZxgDIAEoDjIeLmZlZWRtZXNoLmdyYXBoLnYxLkZvbGxvd1N0YXRlQgTiQQEDEhwKDnRhcmdldF9wcml2YXRlGAQgASgIQgTiQQEDIlgKCEZvbGxvd2VyEhUKB3VzZXJfaWQYASABKAlCBOJBAQMSNQoLY3JlYXRlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDIjoKDUZvbGxvd1JlcXVlc3QSKQoHdXNlcl9pZBgBIAEoCUIY4kEBArpIEXIPMg1eWzAtOV17MSwyMH0kIkcKDkZvbGxvd1Jlc3BvbnNlEjUKDHJlbGF0aW9uc2hpcBgBIAEoCzIfLmZlZWRtZXNoLmdyYXBoLnYxLlJlbGF0aW9uc2hpcCI8Cg9VbmZvbGxvd1JlcXVlc3QSKQoHdXNlcl9pZBgBIAEoCUIY4kEBArpIEXIPMg1eWzAtOV17MSwyMH0kIkkKEFVuZm9sbG93UmVzcG9uc2USNQoMcmVsYXRpb25zaGlwGAEgASgLMh8uZmVlZG1lc2guZ3JhcGgudjEuUmVsYXRpb25zaGlwIkMKFkdldFJlbGF0aW9uc2hpcFJlcXVlc3QSKQoHdXNlcl9pZBgBIAEoCUIY4kEBArpIEXIPMg1eWzAtOV17MSwyMH0kIlAKF0dldFJlbGF0aW9uc2hpcFJlc3BvbnNlEjUKDHJlbGF0aW9uc2hpcBgBIAEoCzIfLmZlZWRtZXNoLmdyYXBoLnYxLlJlbGF0aW9uc2hpcCJTChxCYXRjaEdldFJlbGF0aW9uc2hpcHNSZXF1ZXN0EjMKCHVzZXJfaWRzGAEgAygJQiHiQQECukgakgEXCAEQZCIRcg8yDV5bMC05XXsxLDIwfSQiVwodQmF0Y2hHZXRSZWxhdGlvbnNoaXBzUmVzcG9uc2USNgoNcmVsYXRpb25zaGlwcxgBIAMoCzIfLmZlZWRtZXNoLmdyYXBoLnYxLlJlbGF0aW9uc2hpcCJ+ChRMaXN0Rm9sbG93ZXJzUmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAEImAKFUxpc3RGb2xsb3dlcnNSZXNwb25zZRIuCglmb2xsb3dlcnMYASADKAsyGy5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiowEKFExpc3RGb2xsb3dpbmdSZXF1ZXN0EikKB3VzZXJfaWQYASABKAlCGOJBAQK6SBFyDzINXlswLTldezEsMjB9JBIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAQSIwoSbWluX2ZvbGxvd2VyX2NvdW50GAQgASgDQge6SAQiAigAImAKFUxpc3RGb2xsb3dpbmdSZXNwb25zZRIuCglmb2xsb3dpbmcYASADKAsyGy5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQgoVR2V0Rm9sbG93U3RhdHNSZXF1ZXN0EikKB3VzZXJfaWQYASABKAlCGOJBAQK6SBFyDzINXlswLTldezEsMjB9JCJJChZHZXRGb2xsb3dTdGF0c1Jlc3BvbnNlEhYKDmZvbGxvd2VyX2NvdW50GAEgASgDEhcKD2ZvbGxvd2luZ19jb3VudBgCIAEoAyJXChlMaXN0Rm9sbG93UmVxdWVzdHNSZXF1ZXN0EhwKCXBhZ2Vfc2l6ZRgBIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEImQKGkxpc3RGb2xsb3dSZXF1ZXN0c1Jlc3BvbnNlEi0KCHJlcXVlc3RzGAEgAygLMhsuZmVlZG1lc2guZ3JhcGgudjEuRm9sbG93ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkgKG0FwcHJvdmVGb2xsb3dSZXF1ZXN0UmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQiHgocQXBwcm92ZUZvbGxvd1JlcXVlc3RSZXNwb25zZSJHChpSZWplY3RGb2xsb3dSZXF1ZXN0UmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQiHQobUmVqZWN0Rm9sbG93UmVxdWVzdFJlc3BvbnNlIkIKFVJlbW92ZUZvbGxvd2VyUmVxdWVzdBIpCgd1c2VyX2lkGAEgASgJQhjiQQECukgRcg8yDV5bMC05XXsxLDIwfSQiGAoWUmVtb3ZlRm9sbG93ZXJSZXNwb25zZSIbChlHZXRQcml2YWN5U2V0dGluZ3NSZXF1ZXN0IiIKD1ByaXZhY3lTZXR0aW5ncxIPCgdwcml2YXRlGAEgASgIIlIKGkdldFByaXZhY3lTZXR0aW5nc1Jlc3BvbnNlEjQKCHNldHRpbmdzGAEgASgLMiIuZmVlZG1lc2guZ3JhcGgudjEuUHJpdmFjeVNldHRpbmdzIloKHFVwZGF0ZVByaXZhY3lTZXR0aW5nc1JlcXVlc3QSOgoIc2V0dGluZ3MYASABKAsyIi5mZWVkbWVzaC5ncmFwaC52MS5Qcml2YWN5U2V0dGluZ3NCBOJBAQIiVQodVXBkYXRlUHJpdmFjeVNldHRpbmdzUmVzcG9uc2USNAoIc2V0dGluZ3MYASABKAsyIi5mZWVkbWVzaC5ncmFwaC52MS5Qcml2YWN5U2V0dGluZ3MqYwoLRm9sbG93U3RhdGUSHAoYRk9MTE9XX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWRk9MTE9XX1NUQVRFX1JFUVVFU1RFRBABEhoKFkZPTExPV19TVEFURV9GT0xMT1dJTkcQAjK2DwoMR3JhcGhTZXJ2aWNlEncKBkZvbGxvdxIgLmZlZWRtZXNoLmdyYXBoLnYxLkZvbGxvd1JlcXVlc3QaIS5mZWVkbWVzaC5ncmFwaC52MS5Gb2xsb3dSZXNwb25zZSIokAICgtPkkwIfOgEqIhovdjEvdXNlcnMve3VzZXJfaWR9OmZvbGxvdxJ/CghVbmZvbGxvdxIiLmZlZWRtZXNoLmdyYXBoLnYxLlVuZm9sbG93UmVxdWVzdBojLmZlZWRtZXNoLmdyYXBoLnYxLlVuZm9sbG93UmVzcG9uc2UiKpACAoLT5JMCIToBKiIcL3YxL3VzZXJzL3t1c2VyX2lkfTp1bmZvbGxvdxKVAQoPR2V0UmVsYXRpb25zaGlwEikuZmVlZG1lc2guZ3JhcGgudjEuR2V0UmVsYXRpb25zaGlwUmVxdWVzdBoqLmZlZWRtZXNoLmdyYXBoLnYxLkdldFJlbGF0aW9uc2hpcFJlc3BvbnNlIiuQAgGC0+STAiISIC92MS91c2Vycy97dXNlcl9pZH0vcmVsYXRpb25zaGlwEqYBChVCYXRjaEdldFJlbGF0aW9uc2hpcHMSLy5mZWVkbWVzaC5ncmFwaC52MS5CYXRjaEdldFJlbGF0aW9uc2hpcHNSZXF1ZXN0GjAuZmVlZG1lc2guZ3JhcGgudjEuQmF0Y2hHZXRSZWxhdGlvbnNoaXBzUmVzcG9uc2UiKpACAYLT5JMCIRIfL3YxL3VzZXJzOmJhdGNoR2V0UmVsYXRpb25zaGlwcxKMAQoNTGlzdEZvbGxvd2VycxInLmZlZWRtZXNoLmdyYXBoLnYxLkxpc3RGb2xsb3dlcnNSZXF1ZXN0GiguZmVlZG1lc2guZ3JhcGgudjEuTGlzdEZvbGxvd2Vyc1Jlc3BvbnNlIiiQAgGC0+STAh8SHS92MS91c2Vycy97dXNlcl9pZH0vZm9sbG93ZXJzEowBCg1MaXN0Rm9sbG93aW5nEicuZmVlZG1lc2guZ3JhcGgudjEuTGlzdEZvbGxvd2luZ1JlcXVlc3QaKC5mZWVkbWVzaC5ncmFwaC52MS5MaXN0Rm9sbG93aW5nUmVzcG9uc2UiKJACAYLT5JMCHxIdL3YxL3VzZXJzL3t1c2VyX2lkfS9mb2xsb3dpbmcSkQEKDkdldEZvbGxvd1N0YXRzEiguZmVlZG1lc2guZ3JhcGgudjEuR2V0Rm9sbG93U3RhdHNSZXF1ZXN0GikuZmVlZG1lc2guZ3JhcGgudjEuR2V0Rm9sbG93U3RhdHNSZXNwb25zZSIqkAIBgtPkkwIhEh8vdjEvdXNlcnMve3VzZXJfaWR9L2ZvbGxvd1N0YXRzEpABChJMaXN0Rm9sbG93UmVxdWVzdHMSLC5mZWVkbWVzaC5ncmFwaC52MS5MaXN0Rm9sbG93UmVxdWVzdHNSZXF1ZXN0Gi0uZmVlZG1lc2guZ3JhcGgudjEuTGlzdEZvbGxvd1JlcXVlc3RzUmVzcG9uc2UiHZACAYLT5JMCFBISL3YxL2ZvbGxvd1JlcXVlc3RzEqsBChRBcHByb3ZlRm9sbG93UmVxdWVzdBIuLmZlZWRtZXNoLmdyYXBoLnYxLkFwcHJvdmVGb2xsb3dSZXF1ZXN0UmVxdWVzdBovLmZlZWRtZXNoLmdyYXBoLnYxLkFwcHJvdmVGb2xsb3dSZXF1ZXN0UmVzcG9uc2UiMpACAoLT5JMCKToBKiIkL3YxL2ZvbGxvd1JlcXVlc3RzL3t1c2VyX2lkfTphcHByb3ZlEqcBChNSZWplY3RGb2xsb3dSZXF1ZXN0Ei0uZmVlZG1lc2guZ3JhcGgudjEuUmVqZWN0Rm9sbG93UmVxdWVzdFJlcXVlc3QaLi5mZWVkbWVzaC5ncmFwaC52MS5SZWplY3RGb2xsb3dSZXF1ZXN0UmVzcG9uc2UiMZACAoLT5JMCKDoBKiIjL3YxL2ZvbGxvd1JlcXVlc3RzL3t1c2VyX2lkfTpyZWplY3QSkwEKDlJlbW92ZUZvbGxvd2VyEiguZmVlZG1lc2guZ3JhcGgudjEuUmVtb3ZlRm9sbG93ZXJSZXF1ZXN0GikuZmVlZG1lc2guZ3JhcGgudjEuUmVtb3ZlRm9sbG93ZXJSZXNwb25zZSIskAICgtPkkwIjOgEqIh4vdjEvZm9sbG93ZXJzL3t1c2VyX2lkfTpyZW1vdmUSlAEKEkdldFByaXZhY3lTZXR0aW5ncxIsLmZlZWRtZXNoLmdyYXBoLnYxLkdldFByaXZhY3lTZXR0aW5nc1JlcXVlc3QaLS5mZWVkbWVzaC5ncmFwaC52MS5HZXRQcml2YWN5U2V0dGluZ3NSZXNwb25zZSIhkAIBgtPkkwIYEhYvdjEvbWUvcHJpdmFjeVNldHRpbmdzEqABChVVcGRhdGVQcml2YWN5U2V0dGluZ3MSLy5mZWVkbWVzaC5ncmFwaC52MS5VcGRhdGVQcml2YWN5U2V0dGluZ3NSZXF1ZXN0GjAuZmVlZG1lc2guZ3JhcGgudjEuVXBkYXRlUHJpdmFjeVNldHRpbmdzUmVzcG9uc2UiJJACAoLT5JMCGzoBKjIWL3YxL21lL3ByaXZhY3lTZXR0aW5nc2IGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp]);
 
 /**
  * Relationship describes the connection between the caller and another user.
@@ -214,6 +214,48 @@ export const GetRelationshipResponseSchema: GenMessage<GetRelationshipResponse> 
   messageDesc(file_feedmesh_graph_v1_graph_service, 7);
 
 /**
+ * BatchGetRelationshipsRequest names the other users.
+ *
+ * @generated from message feedmesh.graph.v1.BatchGetRelationshipsRequest
+ */
+export type BatchGetRelationshipsRequest = Message<"feedmesh.graph.v1.BatchGetRelationshipsRequest"> & {
+  /**
+   * The other users.
+   *
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message feedmesh.graph.v1.BatchGetRelationshipsRequest.
+ * Use `create(BatchGetRelationshipsRequestSchema)` to create a new message.
+ */
+export const BatchGetRelationshipsRequestSchema: GenMessage<BatchGetRelationshipsRequest> = /*@__PURE__*/
+  messageDesc(file_feedmesh_graph_v1_graph_service, 8);
+
+/**
+ * BatchGetRelationshipsResponse returns the relationships.
+ *
+ * @generated from message feedmesh.graph.v1.BatchGetRelationshipsResponse
+ */
+export type BatchGetRelationshipsResponse = Message<"feedmesh.graph.v1.BatchGetRelationshipsResponse"> & {
+  /**
+   * The relationships, in request order.
+   *
+   * @generated from field: repeated feedmesh.graph.v1.Relationship relationships = 1;
+   */
+  relationships: Relationship[];
+};
+
+/**
+ * Describes the message feedmesh.graph.v1.BatchGetRelationshipsResponse.
+ * Use `create(BatchGetRelationshipsResponseSchema)` to create a new message.
+ */
+export const BatchGetRelationshipsResponseSchema: GenMessage<BatchGetRelationshipsResponse> = /*@__PURE__*/
+  messageDesc(file_feedmesh_graph_v1_graph_service, 9);
+
+/**
  * ListFollowersRequest names the user and the page.
  *
  * @generated from message feedmesh.graph.v1.ListFollowersRequest
@@ -246,7 +288,7 @@ export type ListFollowersRequest = Message<"feedmesh.graph.v1.ListFollowersReque
  * Use `create(ListFollowersRequestSchema)` to create a new message.
  */
 export const ListFollowersRequestSchema: GenMessage<ListFollowersRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 8);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 10);
 
 /**
  * ListFollowersResponse returns one page of followers.
@@ -274,7 +316,7 @@ export type ListFollowersResponse = Message<"feedmesh.graph.v1.ListFollowersResp
  * Use `create(ListFollowersResponseSchema)` to create a new message.
  */
 export const ListFollowersResponseSchema: GenMessage<ListFollowersResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 9);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 11);
 
 /**
  * ListFollowingRequest names the user and the page.
@@ -317,7 +359,7 @@ export type ListFollowingRequest = Message<"feedmesh.graph.v1.ListFollowingReque
  * Use `create(ListFollowingRequestSchema)` to create a new message.
  */
 export const ListFollowingRequestSchema: GenMessage<ListFollowingRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 10);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 12);
 
 /**
  * ListFollowingResponse returns one page of followed accounts.
@@ -345,7 +387,7 @@ export type ListFollowingResponse = Message<"feedmesh.graph.v1.ListFollowingResp
  * Use `create(ListFollowingResponseSchema)` to create a new message.
  */
 export const ListFollowingResponseSchema: GenMessage<ListFollowingResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 11);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 13);
 
 /**
  * GetFollowStatsRequest names the user.
@@ -366,7 +408,7 @@ export type GetFollowStatsRequest = Message<"feedmesh.graph.v1.GetFollowStatsReq
  * Use `create(GetFollowStatsRequestSchema)` to create a new message.
  */
 export const GetFollowStatsRequestSchema: GenMessage<GetFollowStatsRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 12);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 14);
 
 /**
  * GetFollowStatsResponse returns the counts.
@@ -394,7 +436,7 @@ export type GetFollowStatsResponse = Message<"feedmesh.graph.v1.GetFollowStatsRe
  * Use `create(GetFollowStatsResponseSchema)` to create a new message.
  */
 export const GetFollowStatsResponseSchema: GenMessage<GetFollowStatsResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 13);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 15);
 
 /**
  * ListFollowRequestsRequest names the page.
@@ -422,7 +464,7 @@ export type ListFollowRequestsRequest = Message<"feedmesh.graph.v1.ListFollowReq
  * Use `create(ListFollowRequestsRequestSchema)` to create a new message.
  */
 export const ListFollowRequestsRequestSchema: GenMessage<ListFollowRequestsRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 14);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 16);
 
 /**
  * ListFollowRequestsResponse returns one page of pending requests.
@@ -450,7 +492,7 @@ export type ListFollowRequestsResponse = Message<"feedmesh.graph.v1.ListFollowRe
  * Use `create(ListFollowRequestsResponseSchema)` to create a new message.
  */
 export const ListFollowRequestsResponseSchema: GenMessage<ListFollowRequestsResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 15);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 17);
 
 /**
  * ApproveFollowRequestRequest names the requester.
@@ -471,7 +513,7 @@ export type ApproveFollowRequestRequest = Message<"feedmesh.graph.v1.ApproveFoll
  * Use `create(ApproveFollowRequestRequestSchema)` to create a new message.
  */
 export const ApproveFollowRequestRequestSchema: GenMessage<ApproveFollowRequestRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 16);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 18);
 
 /**
  * ApproveFollowRequestResponse is empty.
@@ -486,7 +528,7 @@ export type ApproveFollowRequestResponse = Message<"feedmesh.graph.v1.ApproveFol
  * Use `create(ApproveFollowRequestResponseSchema)` to create a new message.
  */
 export const ApproveFollowRequestResponseSchema: GenMessage<ApproveFollowRequestResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 17);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 19);
 
 /**
  * RejectFollowRequestRequest names the requester.
@@ -507,7 +549,7 @@ export type RejectFollowRequestRequest = Message<"feedmesh.graph.v1.RejectFollow
  * Use `create(RejectFollowRequestRequestSchema)` to create a new message.
  */
 export const RejectFollowRequestRequestSchema: GenMessage<RejectFollowRequestRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 18);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 20);
 
 /**
  * RejectFollowRequestResponse is empty.
@@ -522,7 +564,7 @@ export type RejectFollowRequestResponse = Message<"feedmesh.graph.v1.RejectFollo
  * Use `create(RejectFollowRequestResponseSchema)` to create a new message.
  */
 export const RejectFollowRequestResponseSchema: GenMessage<RejectFollowRequestResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 19);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 21);
 
 /**
  * RemoveFollowerRequest names the follower to remove.
@@ -543,7 +585,7 @@ export type RemoveFollowerRequest = Message<"feedmesh.graph.v1.RemoveFollowerReq
  * Use `create(RemoveFollowerRequestSchema)` to create a new message.
  */
 export const RemoveFollowerRequestSchema: GenMessage<RemoveFollowerRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 20);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 22);
 
 /**
  * RemoveFollowerResponse is empty.
@@ -558,7 +600,7 @@ export type RemoveFollowerResponse = Message<"feedmesh.graph.v1.RemoveFollowerRe
  * Use `create(RemoveFollowerResponseSchema)` to create a new message.
  */
 export const RemoveFollowerResponseSchema: GenMessage<RemoveFollowerResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 21);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 23);
 
 /**
  * GetPrivacySettingsRequest is empty: the settings are the caller's.
@@ -573,7 +615,7 @@ export type GetPrivacySettingsRequest = Message<"feedmesh.graph.v1.GetPrivacySet
  * Use `create(GetPrivacySettingsRequestSchema)` to create a new message.
  */
 export const GetPrivacySettingsRequestSchema: GenMessage<GetPrivacySettingsRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 22);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 24);
 
 /**
  * PrivacySettings are an account's visibility settings.
@@ -594,7 +636,7 @@ export type PrivacySettings = Message<"feedmesh.graph.v1.PrivacySettings"> & {
  * Use `create(PrivacySettingsSchema)` to create a new message.
  */
 export const PrivacySettingsSchema: GenMessage<PrivacySettings> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 23);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 25);
 
 /**
  * GetPrivacySettingsResponse returns the settings.
@@ -615,7 +657,7 @@ export type GetPrivacySettingsResponse = Message<"feedmesh.graph.v1.GetPrivacySe
  * Use `create(GetPrivacySettingsResponseSchema)` to create a new message.
  */
 export const GetPrivacySettingsResponseSchema: GenMessage<GetPrivacySettingsResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 24);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 26);
 
 /**
  * UpdatePrivacySettingsRequest carries the new settings.
@@ -636,7 +678,7 @@ export type UpdatePrivacySettingsRequest = Message<"feedmesh.graph.v1.UpdatePriv
  * Use `create(UpdatePrivacySettingsRequestSchema)` to create a new message.
  */
 export const UpdatePrivacySettingsRequestSchema: GenMessage<UpdatePrivacySettingsRequest> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 25);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 27);
 
 /**
  * UpdatePrivacySettingsResponse returns the settings after the change.
@@ -657,7 +699,7 @@ export type UpdatePrivacySettingsResponse = Message<"feedmesh.graph.v1.UpdatePri
  * Use `create(UpdatePrivacySettingsResponseSchema)` to create a new message.
  */
 export const UpdatePrivacySettingsResponseSchema: GenMessage<UpdatePrivacySettingsResponse> = /*@__PURE__*/
-  messageDesc(file_feedmesh_graph_v1_graph_service, 26);
+  messageDesc(file_feedmesh_graph_v1_graph_service, 28);
 
 /**
  * FollowState says where a follow edge from one user to another stands.
@@ -732,6 +774,16 @@ export const GraphService: GenService<{
     methodKind: "unary";
     input: typeof GetRelationshipRequestSchema;
     output: typeof GetRelationshipResponseSchema;
+  },
+  /**
+   * BatchGetRelationships returns how the caller relates to up to 100 users, in request order.
+   *
+   * @generated from rpc feedmesh.graph.v1.GraphService.BatchGetRelationships
+   */
+  batchGetRelationships: {
+    methodKind: "unary";
+    input: typeof BatchGetRelationshipsRequestSchema;
+    output: typeof BatchGetRelationshipsResponseSchema;
   },
   /**
    * ListFollowers lists the accounts that follow a user, most recent first. The followers of a
