@@ -36,6 +36,11 @@ export class SafeFeedCache {
     await this.write("add", readerIds, (c) => c.add(readerIds, entry, this.cap));
   }
 
+  /** Forgets a reader's cached feed (the next read rebuilds it from the store). */
+  async drop(readerId: string): Promise<void> {
+    await this.attempt("drop", undefined, (c) => c.drop(readerId));
+  }
+
   async remove(readerIds: string[], postId: string): Promise<void> {
     await this.write("remove", readerIds, (c) => c.remove(readerIds, postId));
   }
