@@ -8,6 +8,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient as createRedis } from "redis";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
 import { type Clients, clientsFor, eventually, newUser } from "./harness.js";
@@ -24,6 +25,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+async function readAll(c: Clients, opts: { headers: Record<string, string> }, pageSize: number): Promise<string[]> {
+  const ids: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await c.feed.getHomeFeed({ pageSize, pageToken }, opts);
+    ids.push(...page.items.map((i) => i.post!.postId));
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return ids;
+}
+
 describe("microservices mode on Cassandra and Kafka", () => {
   const ports = new Map<Target, { http: number; grpc: number }>();
   const procs = new Map<Target, { child: ChildProcess; log: () => string }>();
@@ -33,6 +45,8 @@ describe("microservices mode on Cassandra and Kafka", () => {
     FEEDMESH_KAFKA_TOPIC_PREFIX: `e2e${process.pid}.`,
     FEEDMESH_SECRET: "an-e2e-secret-that-is-long-enough-000",
     FEEDMESH_LOG_LEVEL: "info",
+    FEEDMESH_CELEBRITY_THRESHOLD: "3",
+    FEEDMESH_FEED_CACHE_SIZE: "10",
   };
   let c: Clients;
 
@@ -111,6 +125,30 @@ describe("microservices mode on Cassandra and Kafka", () => {
     await c.post.deletePost({ postId: post.postId }, alice.opts);
     assert.deepEqual((await c.feed.getHomeFeed({}, bob.opts)).items, []);
     await c.graph.unfollow({ userId: alice.id }, bob.opts);
+  });
+
+  it("merges a celebrity, pages past the Redis cap, and stays right after Redis is flushed", async () => {
+    const star = await newUser(c, "star");
+    const friend = await newUser(c, "friend");
+    const reader = await newUser(c, "reader");
+    await c.graph.follow({ userId: friend.id }, reader.opts);
+    for (const u of [reader, await newUser(c, "fan"), await newUser(c, "fan")]) await c.graph.follow({ userId: star.id }, u.opts);
+    const made: string[] = [];
+    for (let i = 0; i < 14; i++) made.push((await c.post.createPost({ caption: `friend ${i}` }, friend.opts)).post!.postId);
+    made.push((await c.post.createPost({ caption: "from the star" }, star.opts)).post!.postId);
+    const expected = [...made].reverse();
+    await eventually(async () => assert.deepEqual(await readAll(c, reader.opts, 4), expected), 30_000);
+    const redis = createRedis({ url: process.env.FEEDMESH_REDIS_URL ?? "redis://127.0.0.1:16379" });
+    await redis.connect();
+    try {
+      const keys = async () => (await redis.keys(`*${reader.id}*`)).length;
+      assert.ok((await keys()) > 0, "the reader's feed is cached");
+      await redis.flushAll();
+      assert.deepEqual(await readAll(c, reader.opts, 4), expected, "a flushed cache reads from the store");
+      assert.ok((await keys()) > 0, "and refills");
+    } finally {
+      await redis.quit();
+    }
   });
 
   it("loses nothing when the fanout is killed and started again, and needs no other restart", async () => {
