@@ -2,10 +2,11 @@
 // its own process, talking gRPC, on Cassandra and Kafka. Killing a target and starting it again
 // needs no other restart, and loses nothing.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createClient as createRedis } from "redis";
@@ -14,6 +15,8 @@ import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
 import { type Clients, clientsFor, eventually, newUser } from "./harness.js";
 
 const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
+const KAFKA = new URL("../scripts/infra/kafka.sh", import.meta.url).pathname;
+const execFileAsync = promisify(execFile);
 const TARGETS = ["identity", "graph", "post", "feed", "fanout"] as const;
 type Target = (typeof TARGETS)[number];
 
@@ -173,5 +176,25 @@ describe("microservices mode on Cassandra and Kafka", () => {
       const r = await c.graph.getFollowStats({ userId: author.id }, reader.opts);
       assert.equal(r.followerCount, 1n);
     });
+  });
+
+  it("delivers every post acknowledged while Kafka was down, once Kafka is back", async () => {
+    const author = await newUser(c, "author");
+    const reader = await newUser(c, "reader");
+    await c.graph.follow({ userId: author.id }, reader.opts);
+    const made: string[] = [];
+    await execFileAsync("bash", [KAFKA, "stop"], { timeout: 120_000 });
+    try {
+      for (let i = 0; i < 5; i++) made.push((await c.post.createPost({ caption: `kafka down ${i}` }, author.opts)).post!.postId);
+    } finally {
+      await execFileAsync("bash", [KAFKA, "start"], { timeout: 180_000 });
+    }
+    await eventually(async () => {
+      const feed = await c.feed.getHomeFeed({ pageSize: 10 }, reader.opts);
+      assert.deepEqual(
+        feed.items.map((i) => i.post?.postId),
+        [...made].reverse(),
+      );
+    }, 120_000);
   });
 });
