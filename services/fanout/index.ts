@@ -32,5 +32,5 @@ export async function fanoutModule(rt: Runtime): Promise<ServiceModule> {
   );
   rt.bus.subscribe("fanout", "posts", (d) => fanout.onPost(d));
   rt.bus.subscribe("fanout", "follows", (d) => fanout.onFollow(d));
-  return { name: "fanout", services: [] };
+  return { name: "fanout", stop: () => feedCacheOf(rt).close(), services: [] };
 }

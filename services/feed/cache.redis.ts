@@ -262,6 +262,10 @@ export class RedisFeedCache implements FeedCache {
     this.prefix = options.prefix ?? "feedmesh:";
     this.ttl = Math.max(1, Math.ceil(options.ttlSeconds));
   }
+  /** Closes the connection this cache uses. */
+  close(): Promise<void> {
+    return this.redis.close();
+  }
 
   private key(readerId: string): string {
     return `${this.prefix}feed:{${readerId}}`;

@@ -36,6 +36,14 @@ export class SafeFeedCache {
     await this.write("add", readerIds, (c) => c.add(readerIds, entry, this.cap));
   }
 
+  /** Closes the connection (at shutdown); later calls read as misses. */
+  async close(): Promise<void> {
+    const cache = this.cache as (FeedCache & { close?: () => Promise<void> }) | undefined;
+    this.cache = undefined;
+    this.retryAt = Number.POSITIVE_INFINITY;
+    await cache?.close?.();
+  }
+
   /** Forgets a reader's cached feed (the next read rebuilds it from the store). */
   async drop(readerId: string): Promise<void> {
     await this.attempt("drop", undefined, (c) => c.drop(readerId));

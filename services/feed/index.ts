@@ -18,6 +18,7 @@ export async function feedModule(rt: Runtime): Promise<ServiceModule> {
   const feed = new HomeFeed(await openFeedStore(rt), feedCacheOf(rt));
   return {
     name: "feed",
+    stop: () => feedCacheOf(rt).close(),
     services: [registration(FeedService, feedRoutes(feed, rt.clients, rt.auth, rt.pageTokens, rt.config.FEEDMESH_CELEBRITY_THRESHOLD))],
   };
 }
