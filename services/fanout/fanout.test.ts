@@ -19,7 +19,11 @@ describe("fanout", () => {
         largest = Math.max(largest, readers.length);
       },
     } as unknown as FeedStore;
-    const cache = { add: async (readers: string[]) => void (cached += readers.length) } as unknown as SafeFeedCache;
+    const cache = {
+      add: async (readers: string[]) => {
+        cached += readers.length;
+      },
+    } as unknown as SafeFeedCache;
     let pagesServed = 0;
     const fanout = new Fanout(
       store,

@@ -84,10 +84,10 @@ export function graphStoreContract(name: string, open: () => Promise<GraphStore>
       const [owner, fan] = [gen.next(), gen.next()];
       const privacy = (p: boolean) =>
         encodeEvent("follows", owner, { event: { case: "privacyChanged", value: { userId: owner, private: p } } });
-      await store.setPrivate(owner, true, privacy(true), (f, c) => ev(c));
+      await store.setPrivate(owner, true, privacy(true), (_f, c) => ev(c));
       assert.equal(await store.isPrivate(owner), true);
       await store.addEdge(fan, owner, REQUESTED, Date.now(), ev);
-      await store.setPrivate(owner, false, privacy(false), (f, c) => ev(c));
+      await store.setPrivate(owner, false, privacy(false), (_f, c) => ev(c));
       assert.equal(await store.isPrivate(owner), false);
       assert.equal(await store.edge(fan, owner), FOLLOWING);
       assert.equal((await store.counts(owner)).followers, 1);
