@@ -8,7 +8,6 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { MODULES } from "../services/modules.js";
 import { type App, startApp } from "../services/platform/app.js";
-import { EmbeddedBus } from "../services/platform/bus.embedded.js";
 import { SERVICES } from "../services/platform/clients.js";
 import { loadConfig } from "../services/platform/config.js";
 
@@ -26,7 +25,14 @@ export interface TestSystem {
 }
 
 export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+  // Where the test servers are (scripts/infra/infra.sh env), for suites on the real backends.
+  const servers = Object.fromEntries(
+    ["FEEDMESH_CASSANDRA_CONTACT_POINTS", "FEEDMESH_KAFKA_BROKERS", "FEEDMESH_REDIS_URL"].flatMap((k) =>
+      process.env[k] ? [[k, process.env[k]!]] : [],
+    ),
+  );
   const config = loadConfig({
+    ...servers,
     FEEDMESH_STORE: "memory",
     FEEDMESH_HTTP_ADDR: "127.0.0.1:0",
     FEEDMESH_GRPC_ADDR: "127.0.0.1:0",
@@ -75,10 +81,9 @@ export async function newUser(c: Clients, prefix = "user") {
   };
 }
 
-/** Waits until every event written so far has been consumed (embedded bus). */
+/** Waits until every event written so far has been relayed and consumed. */
 export async function settle(s: TestSystem): Promise<void> {
-  const bus = s.app.backends.bus;
-  if (bus instanceof EmbeddedBus) await bus.drained();
+  await s.app.backends.settled();
 }
 
 /** Retries an assertion until it passes or the time is up (for asynchronous effects). */

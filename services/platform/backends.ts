@@ -18,17 +18,21 @@ export interface Backends {
   /** Starts relaying the outbox of these components (real backends only). */
   startRelay(components: string[]): void;
   relay: OutboxRelay | undefined;
+  /** Resolves when every event written so far has been relayed and consumed (tests, tools). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openBackends(config: Config, log: Logger): Promise<Backends> {
   if (config.FEEDMESH_STORE !== "cassandra") {
     const db = new EmbeddedDb(config.FEEDMESH_STORE === "memory" ? null : config.FEEDMESH_DATA_DIR);
+    const bus = new EmbeddedBus(db, log.child({ component: "bus" }));
     return {
       store: { kind: "sqlite", db },
-      bus: new EmbeddedBus(db, log.child({ component: "bus" })),
+      bus,
       startRelay: () => {},
       relay: undefined,
+      settled: () => bus.drained(),
       close: async () => db.close(),
     };
   }
@@ -63,14 +67,24 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
   };
   const kafka = createKafka(kafkaOptions, log.child({ component: "kafka" }));
   await ensureTopics(kafka, kafkaOptions);
+  const bus = new KafkaBus(kafka, log.child({ component: "bus" }), kafkaOptions.prefix);
   const backends: Backends = {
     store: { kind: "cassandra", db },
-    bus: new KafkaBus(kafka, log.child({ component: "bus" }), kafkaOptions.prefix),
+    bus,
     relay: undefined,
     startRelay(components) {
       if (components.length === 0) return;
       backends.relay = new OutboxRelay(db, kafka, components, log.child({ component: "relay" }), kafkaOptions.prefix);
       backends.relay.start();
+    },
+    async settled() {
+      // Settled twice in a row: consuming an event may write new ones (a follow backfills).
+      for (let quiet = 0; quiet < 2; ) {
+        const pending = (await backends.relay?.pending()) ?? 0;
+        await bus.drained();
+        quiet = pending === 0 && ((await backends.relay?.pending()) ?? 0) === 0 ? quiet + 1 : 0;
+        if (quiet === 0) await new Promise((r) => setTimeout(r, 50));
+      }
     },
     async close() {
       await backends.relay?.stop();

@@ -73,6 +73,34 @@ export class KafkaBus implements EventBus {
     }
   }
 
+  /** Resolves when every group has committed up to the end of its topics (for tests and tools). */
+  async drained(timeoutMs = 60_000): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        let behind = 0;
+        for (const [group, topics] of this.groups) {
+          const names = [...topics.keys()].map((t) => this.prefix + t);
+          const committed = await admin.fetchOffsets({ groupId: `${this.prefix}feedmesh.${group}`, topics: names });
+          for (const { topic, partitions } of committed) {
+            const latest = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+            for (const p of partitions) {
+              const at = BigInt(p.offset === "-1" ? 0 : p.offset);
+              if (at < (latest.get(p.partition) ?? 0n)) behind++;
+            }
+          }
+        }
+        if (behind === 0) return;
+        if (Date.now() > end) throw new Error(`the consumers are still behind on ${behind} partitions`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.length = 0;
