@@ -5,20 +5,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { feedCacheOf } from "../services/feed/cache.safe.js";
 import { openFeedStore } from "../services/feed/index.js";
-import { type Clients, newUser, settle, startSystem, type TestSystem } from "./harness.js";
+import { newUser, readFeed, settle, startSystem, type TestSystem } from "./harness.js";
 
 const THRESHOLD = 3;
-
-async function feedIds(c: Clients, opts: { headers: Record<string, string> }, pageSize = 100): Promise<string[]> {
-  const ids: string[] = [];
-  let pageToken = "";
-  do {
-    const page = await c.feed.getHomeFeed({ pageSize, pageToken }, opts);
-    ids.push(...page.items.map((i) => i.post!.postId));
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return ids;
-}
 
 export function hybridFeedSuite(name: string, env: Record<string, string>): void {
   describe(`the hybrid feed (${name})`, () => {
@@ -51,16 +40,16 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       // The precomputed feed holds no celebrity-era post of the star: they are merged at read time.
       const stored = (await (await openFeedStore(s.app.runtime)).page(reader.id, 100, null)).map((e) => e.postId);
       assert.deepEqual(stored, [made[3], made[1], made[0]]);
-      assert.deepEqual(await feedIds(c, reader.opts), [...made].reverse());
-      assert.deepEqual(await feedIds(c, reader.opts, 2), [...made].reverse(), "small pages: disjoint and complete");
+      assert.deepEqual(await readFeed(c, reader.opts), [...made].reverse());
+      assert.deepEqual(await readFeed(c, reader.opts, 2), [...made].reverse(), "small pages: disjoint and complete");
       // Back below the threshold: the recent posts are pushed into the followers' feeds.
       await c.graph.unfollow({ userId: star.id }, others[0]!.opts);
       await settle(s);
       await post(star, "fading");
-      assert.deepEqual(await feedIds(c, reader.opts), [...made].reverse());
+      assert.deepEqual(await readFeed(c, reader.opts), [...made].reverse());
       // Deleting a celebrity-era post removes it from every page.
       await c.post.deletePost({ postId: made[2]! }, star.opts);
-      assert.deepEqual(await feedIds(c, reader.opts, 3), [...made].filter((_, i) => i !== 2).reverse());
+      assert.deepEqual(await readFeed(c, reader.opts, 3), [...made].filter((_, i) => i !== 2).reverse());
     });
 
     it("pages past the cache's cap into the store with no gap", async () => {
@@ -71,13 +60,13 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       const made: string[] = [];
       for (let i = 0; i < 27; i++) made.push((await c.post.createPost({ caption: `p${i}` }, author.opts)).post!.postId);
       await settle(s);
-      assert.deepEqual(await feedIds(c, reader.opts, 4), [...made].reverse());
+      assert.deepEqual(await readFeed(c, reader.opts, 4), [...made].reverse());
       const cached = await feedCacheOf(s.app.runtime).page(reader.id, 100, null);
       assert.equal(cached?.entries.length, 10, "the first read filled the cache up to its cap");
       assert.equal(cached?.complete, false);
       const late = (await c.post.createPost({ caption: "late" }, author.opts)).post!.postId;
       await settle(s);
-      assert.deepEqual(await feedIds(c, reader.opts, 6), [...made, late].reverse());
+      assert.deepEqual(await readFeed(c, reader.opts, 6), [...made, late].reverse());
     });
 
     it("hides an unfollowed author's posts at once, even before the cleanup event ran", async () => {
@@ -87,11 +76,11 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       await c.graph.follow({ userId: author.id }, reader.opts);
       await c.post.createPost({ caption: "soon gone" }, author.opts);
       await settle(s);
-      assert.equal((await feedIds(c, reader.opts)).length, 1);
+      assert.equal((await readFeed(c, reader.opts)).length, 1);
       await s.app.backends.bus.stop(); // the cleanup is "in flight"
       try {
         await c.graph.unfollow({ userId: author.id }, reader.opts);
-        assert.deepEqual(await feedIds(c, reader.opts), []);
+        assert.deepEqual(await readFeed(c, reader.opts), []);
       } finally {
         await s.app.backends.bus.start();
       }
@@ -104,14 +93,14 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       await c.graph.follow({ userId: author.id }, reader.opts);
       const first = (await c.post.createPost({ caption: "one" }, author.opts)).post!.postId;
       await settle(s);
-      assert.deepEqual(await feedIds(c, reader.opts), [first]);
+      assert.deepEqual(await readFeed(c, reader.opts), [first]);
       const cache = feedCacheOf(s.app.runtime);
       // The reader's cached feed is lost (eviction, an inactive reader, a flushed cache).
       await cache.drop(reader.id);
       assert.equal(await cache.page(reader.id, 10, null), null);
       const second = (await c.post.createPost({ caption: "two" }, author.opts)).post!.postId;
       await settle(s);
-      assert.deepEqual(await feedIds(c, reader.opts), [second, first], "the first read after the loss is complete");
+      assert.deepEqual(await readFeed(c, reader.opts), [second, first], "the first read after the loss is complete");
     });
   });
 }

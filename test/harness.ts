@@ -98,3 +98,15 @@ export async function eventually<T>(check: () => Promise<T>, ms = 15_000): Promi
     }
   }
 }
+
+/** Every post id of a reader's home feed, page after page. */
+export async function readFeed(c: Clients, opts: { headers: Record<string, string> }, pageSize = 100): Promise<string[]> {
+  const ids: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await c.feed.getHomeFeed({ pageSize, pageToken }, opts);
+    ids.push(...page.items.map((i) => i.post!.postId));
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return ids;
+}

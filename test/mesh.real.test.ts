@@ -12,7 +12,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createClient as createRedis } from "redis";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
-import { type Clients, clientsFor, eventually, newUser } from "./harness.js";
+import { type Clients, clientsFor, eventually, newUser, readFeed } from "./harness.js";
 
 const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
 const KAFKA = new URL("../scripts/infra/kafka.sh", import.meta.url).pathname;
@@ -26,17 +26,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   s.close();
   return port;
-}
-
-async function readAll(c: Clients, opts: { headers: Record<string, string> }, pageSize: number): Promise<string[]> {
-  const ids: string[] = [];
-  let pageToken = "";
-  do {
-    const page = await c.feed.getHomeFeed({ pageSize, pageToken }, opts);
-    ids.push(...page.items.map((i) => i.post!.postId));
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return ids;
 }
 
 describe("microservices mode on Cassandra and Kafka", () => {
@@ -140,14 +129,14 @@ describe("microservices mode on Cassandra and Kafka", () => {
     for (let i = 0; i < 14; i++) made.push((await c.post.createPost({ caption: `friend ${i}` }, friend.opts)).post!.postId);
     made.push((await c.post.createPost({ caption: "from the star" }, star.opts)).post!.postId);
     const expected = [...made].reverse();
-    await eventually(async () => assert.deepEqual(await readAll(c, reader.opts, 4), expected), 30_000);
+    await eventually(async () => assert.deepEqual(await readFeed(c, reader.opts, 4), expected), 30_000);
     const redis = createRedis({ url: process.env.FEEDMESH_REDIS_URL ?? "redis://127.0.0.1:16379" });
     await redis.connect();
     try {
       const keys = async () => (await redis.keys(`*${reader.id}*`)).length;
       assert.ok((await keys()) > 0, "the reader's feed is cached");
       await redis.flushAll();
-      assert.deepEqual(await readAll(c, reader.opts, 4), expected, "a flushed cache reads from the store");
+      assert.deepEqual(await readFeed(c, reader.opts, 4), expected, "a flushed cache reads from the store");
       assert.ok((await keys()) > 0, "and refills");
     } finally {
       await redis.quit();
