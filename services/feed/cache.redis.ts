@@ -5,7 +5,6 @@
 //       marker   member "#<floor, 19 digits>", score 0: present in every filled feed, so an
 //                empty-but-filled feed is a key (a miss is no key); the feed holds every entry
 //                whose post id is >= floor (floor 0: the whole feed)
-//   {prefix}post:<postId>       string: a serialized post
 //
 // Order: scores are exact (ms < 2^53) and members with equal scores sort bytewise, where the
 // fixed-width id decides; so (score, member) order is exactly post-id order, ids of the same
@@ -17,11 +16,10 @@
 // batches for many readers. A down or hung Redis never hangs a caller: commands fail at once
 // while the client is disconnected, and every call races a timeout; callers treat the error as
 // a miss. One key per reader (with the reader id as hash tag), so every script is single-slot.
-import { type CommandParser, createClient, defineScript, RESP_TYPES } from "redis";
+import { type CommandParser, defineScript, RESP_TYPES } from "redis";
 import { idTime } from "../platform/ids.js";
-import { type CachedPage, checkCap, checkLimit, type FeedCache, type FeedEntry, type PostCache, WHOLE_FEED } from "./cache.js";
-
-const BATCH = 500; // readers (or posts) per pipeline
+import { chunks, type RedisConnection } from "../platform/redis.js";
+import { type CachedPage, checkCap, checkLimit, type FeedCache, type FeedEntry, WHOLE_FEED } from "./cache.js";
 
 /** A post id as a 19-digit zero-padded string (the largest int64 has 19 digits). */
 function pad(id: string): string {
@@ -65,7 +63,8 @@ const HEAD = `local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
 if not head or string.sub(head, 1, 1) ~= '#' then return false end
 `;
 
-const scripts = {
+/** The feed's Lua scripts, registered on the Redis connection the feed cache uses. */
+export const FEED_SCRIPTS = {
   // ARGV: score, member, cap. Adds to a filled feed only, at or above its floor; trims to cap
   // (ranks 1.. are the entries, oldest first) and then raises the floor to the oldest kept.
   feedAdd: defineScript({
@@ -139,111 +138,6 @@ return #doomed`,
   }),
 };
 
-export interface RedisOptions {
-  url: string;
-  /** Connect timeout, and the first connect's whole budget (ms). */
-  connectTimeoutMs?: number;
-  /** Every call fails after this long without a reply (ms). */
-  commandTimeoutMs?: number;
-  /** Called with connection errors (the client reconnects in the background). */
-  onError?: (err: Error) => void;
-}
-
-function makeClient(options: RedisOptions, state: { ready: boolean }) {
-  return createClient({
-    url: options.url,
-    scripts,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 2000,
-      // Before the first connection: give up at once, so open() fails fast. After: back off, up
-      // to 2 s between attempts, forever (calls fail meanwhile, rather than queue).
-      reconnectStrategy: (retries: number, cause: Error) =>
-        state.ready ? Math.min(50 * 2 ** retries, 2000) : new Error(`redis unreachable at ${options.url}: ${cause.message}`),
-    },
-  });
-}
-
-type Client = ReturnType<typeof makeClient>;
-
-/** One connection to Redis, shared by the cache adapters. */
-export class RedisConnection {
-  private closed = false;
-
-  private constructor(
-    readonly client: Client,
-    private readonly commandTimeoutMs: number,
-  ) {}
-
-  /** Connects, or throws when Redis can't be reached within the connect timeout. */
-  static async open(options: RedisOptions): Promise<RedisConnection> {
-    const state = { ready: false };
-    const client = makeClient(options, state);
-    client.on("error", (err: Error) => options.onError?.(err));
-    client.on("ready", () => {
-      state.ready = true;
-    });
-    // The connect timeout bounds the TCP connect only; the handshake that follows gets no
-    // timeout of its own (a server that accepts but never answers would hang it): race it.
-    const budget = options.connectTimeoutMs ?? 2000;
-    const connecting = client.connect();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`redis unreachable at ${options.url}: no answer within ${budget} ms`)), budget);
-        }),
-      ]);
-    } catch (err) {
-      connecting.catch(() => {});
-      try {
-        client.destroy();
-      } catch {
-        // already closed by the reconnect strategy
-      }
-      throw err instanceof Error ? err : new Error(String(err));
-    } finally {
-      clearTimeout(timer);
-    }
-    return new RedisConnection(client, options.commandTimeoutMs ?? 1000);
-  }
-
-  /** Runs a call: fails at once when disconnected, and after the command timeout when Redis is slow. */
-  async run<T>(call: (client: Client) => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error("redis cache: connection closed");
-    if (!this.client.isReady) throw new Error("redis cache unavailable: not connected");
-    const pending = call(this.client);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis cache: no reply within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
-    });
-    try {
-      return await Promise.race([pending, timeout]);
-    } finally {
-      clearTimeout(timer);
-      pending.catch(() => {}); // a late failure of a call that already timed out
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.client.close();
-    } catch {
-      this.client.destroy();
-    }
-  }
-}
-
-function chunks<T>(items: T[], size = BATCH): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 export interface RedisFeedCacheOptions {
   /** Idle expiry of a reader's feed: set on fill, refreshed by touch (seconds, integer). */
   ttlSeconds: number;
@@ -256,7 +150,7 @@ export class RedisFeedCache implements FeedCache {
   private readonly ttl: number;
 
   constructor(
-    private readonly redis: RedisConnection,
+    private readonly redis: RedisConnection<typeof FEED_SCRIPTS>,
     options: RedisFeedCacheOptions,
   ) {
     this.prefix = options.prefix ?? "feedmesh:";
@@ -346,66 +240,5 @@ export class RedisFeedCache implements FeedCache {
 
   async touch(readerId: string): Promise<void> {
     await this.redis.run((c) => c.expire(this.key(readerId), this.ttl));
-  }
-}
-
-export interface RedisPostCacheOptions {
-  /** Key prefix (default "feedmesh:"). */
-  prefix?: string;
-}
-
-export class RedisPostCache implements PostCache {
-  private readonly prefix: string;
-
-  constructor(
-    private readonly redis: RedisConnection,
-    options: RedisPostCacheOptions = {},
-  ) {
-    this.prefix = options.prefix ?? "feedmesh:";
-  }
-
-  private key(postId: string): string {
-    return `${this.prefix}post:${postId}`;
-  }
-
-  async getMany(postIds: string[]): Promise<Map<string, Uint8Array>> {
-    const ids = [...new Set(postIds)];
-    const out = new Map<string, Uint8Array>();
-    if (ids.length === 0) return out;
-    const parts = chunks(ids);
-    const replies = await this.redis.run((c) => {
-      const binary = c.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-      return Promise.all(parts.map((part) => binary.mGet(part.map((id) => this.key(id)))));
-    });
-    parts.forEach((part, i) => {
-      part.forEach((id, j) => {
-        const bytes = replies[i]![j];
-        if (bytes) out.set(id, new Uint8Array(bytes));
-      });
-    });
-    return out;
-  }
-
-  async setMany(entries: { postId: string; bytes: Uint8Array }[], ttlSeconds: number): Promise<void> {
-    if (entries.length === 0) return;
-    const ttl = Math.max(1, Math.ceil(ttlSeconds));
-    await this.redis.run((c) =>
-      Promise.all(
-        chunks(entries).map((part) => {
-          const pipe = c.multi();
-          for (const e of part) {
-            pipe.set(this.key(e.postId), Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength), {
-              expiration: { type: "EX", value: ttl },
-            });
-          }
-          return pipe.execAsPipeline();
-        }),
-      ),
-    );
-  }
-
-  async delete(postIds: string[]): Promise<void> {
-    if (postIds.length === 0) return;
-    await this.redis.run((c) => Promise.all(chunks(postIds).map((part) => c.unlink(part.map((id) => this.key(id))))));
   }
 }

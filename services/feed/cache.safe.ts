@@ -4,9 +4,10 @@
 // serves a feed that missed an entry. Opening the Redis connection is retried in the background.
 import type { Runtime } from "../platform/app.js";
 import type { Logger } from "../platform/log.js";
+import { RedisConnection } from "../platform/redis.js";
 import type { CachedPage, FeedCache, FeedEntry } from "./cache.js";
 import { MemoryFeedCache } from "./cache.memory.js";
-import { RedisConnection, RedisFeedCache } from "./cache.redis.js";
+import { FEED_SCRIPTS, RedisFeedCache } from "./cache.redis.js";
 
 export class SafeFeedCache {
   private cache: FeedCache | undefined;
@@ -110,7 +111,7 @@ export function feedCacheOf(rt: Runtime): SafeFeedCache {
     const open =
       rt.store.kind === "sqlite"
         ? async () => new MemoryFeedCache({ ttlSeconds })
-        : async () => new RedisFeedCache(await RedisConnection.open({ url: rt.config.FEEDMESH_REDIS_URL }), { ttlSeconds });
+        : async () => new RedisFeedCache(await RedisConnection.open({ url: rt.config.FEEDMESH_REDIS_URL }, FEED_SCRIPTS), { ttlSeconds });
     cache = new SafeFeedCache(open, rt.log.child({ component: "feed-cache" }), rt.config.FEEDMESH_FEED_CACHE_SIZE);
     perRuntime.set(rt, cache);
   }

@@ -54,14 +54,6 @@ export interface FeedCache {
   touch(readerId: string): Promise<void>;
 }
 
-/** The hydration cache: serialized posts (e.g. protobuf bytes) by post id. */
-export interface PostCache {
-  /** The cached posts among these ids (missing ids are absent from the map). */
-  getMany(postIds: string[]): Promise<Map<string, Uint8Array>>;
-  setMany(entries: { postId: string; bytes: Uint8Array }[], ttlSeconds: number): Promise<void>;
-  delete(postIds: string[]): Promise<void>;
-}
-
 /** The floor of a feed that holds the whole feed (no post id is below it). */
 export const WHOLE_FEED = "0";
 

@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FeedCache, FeedEntry, PostCache } from "../../services/feed/cache.js";
+import type { FeedCache, FeedEntry } from "../../services/feed/cache.js";
 import { compareIds, IdGenerator, idTime } from "../../services/platform/ids.js";
+import type { PostCache } from "../../services/post/cache.js";
 
 export interface CacheOptions {
   ttlSeconds: number;

@@ -4,15 +4,17 @@ import assert from "node:assert/strict";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RedisConnection, RedisFeedCache, RedisPostCache } from "../../services/feed/cache.redis.js";
+import { FEED_SCRIPTS, RedisFeedCache } from "../../services/feed/cache.redis.js";
+import { RedisConnection } from "../../services/platform/redis.js";
+import { RedisPostCache } from "../../services/post/cache.redis.js";
 import { feedCacheContract, postCacheContract } from "./cache.contract.js";
 
 const url = process.env.FEEDMESH_REDIS_URL ?? "redis://127.0.0.1:16379";
 const prefix = `feedmesh-test:${process.pid}-${Date.now().toString(36)}:`;
 
-let connection: Promise<RedisConnection> | undefined;
+let connection: Promise<RedisConnection<typeof FEED_SCRIPTS>> | undefined;
 const redis = () => {
-  connection ??= RedisConnection.open({ url });
+  connection ??= RedisConnection.open({ url }, FEED_SCRIPTS);
   return connection;
 };
 
@@ -51,7 +53,7 @@ describe("Redis cache failures", () => {
   });
 
   it("throws, rather than hangs, once the connection is closed", async () => {
-    const conn = await RedisConnection.open({ url });
+    const conn = await RedisConnection.open({ url }, FEED_SCRIPTS);
     const feeds = new RedisFeedCache(conn, { ttlSeconds: 60, prefix });
     const posts = new RedisPostCache(conn, { prefix });
     assert.equal(await feeds.isCached("1"), false);
@@ -86,7 +88,7 @@ describe("Redis cache failures", () => {
       });
     let server = await proxy();
     const { port } = server.address() as { port: number };
-    const conn = await RedisConnection.open({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 });
+    const conn = await RedisConnection.open({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }, FEED_SCRIPTS);
     try {
       const feeds = new RedisFeedCache(conn, { ttlSeconds: 60, prefix });
       await feeds.fill("42", [], 10);
