@@ -7,7 +7,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createClient as createRedis } from "redis";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
@@ -16,6 +16,7 @@ import { type Clients, clientsFor, eventually, newUser, readFeed } from "./harne
 
 const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
 const KAFKA = new URL("../scripts/infra/kafka.sh", import.meta.url).pathname;
+const CASSANDRA = new URL("../scripts/infra/cassandra.sh", import.meta.url).pathname;
 const execFileAsync = promisify(execFile);
 const TARGETS = ["identity", "graph", "post", "feed", "fanout"] as const;
 type Target = (typeof TARGETS)[number];
@@ -199,5 +200,20 @@ describe("microservices mode on Cassandra and Kafka", () => {
         [...made].reverse(),
       );
     }, 120_000);
+  });
+
+  it("refuses a post it cannot store with UNAVAILABLE, and recovers without restarts", async () => {
+    const author = await newUser(c, "author");
+    await execFileAsync("bash", [CASSANDRA, "stop"], { timeout: 120_000 });
+    try {
+      await assert.rejects(
+        c.post.createPost({ caption: "nowhere to go" }, author.opts),
+        (err: unknown) => err instanceof ConnectError && err.code === Code.Unavailable,
+      );
+    } finally {
+      await execFileAsync("bash", [CASSANDRA, "start"], { timeout: 240_000 });
+    }
+    const post = await eventually(async () => (await c.post.createPost({ caption: "stored again" }, author.opts)).post!, 120_000);
+    assert.equal((await c.post.getPost({ postId: post.postId }, author.opts)).post?.caption, "stored again");
   });
 });
