@@ -4,6 +4,7 @@
 import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import { decodeEvent, type EventBus, type EventHandler, type Topic } from "./events.js";
 import type { Logger } from "./log.js";
+import { groupBy, inParallel, KEYS_IN_FLIGHT } from "./parallel.js";
 import type { EmbeddedDb } from "./sqlite.js";
 
 interface Subscription {
@@ -93,16 +94,28 @@ export class EmbeddedBus implements EventBus {
           this.offset(s),
           BATCH,
         );
-        for (const row of rows) {
-          if (this.stopped) return;
-          await this.deliver(s, row.key as string, row.payload as Uint8Array, JSON.parse(row.headers as string));
-          this.db.run(
-            "INSERT INTO feedmesh_offsets (grp, topic, seq) VALUES (?, ?, ?) ON CONFLICT (grp, topic) DO UPDATE SET seq = excluded.seq",
-            s.group,
-            s.topic,
-            row.seq as bigint,
-          );
-        }
+        // Each key's events in order, different keys side by side (one key's burst does not hold
+        // up the others); the offset moves over a row only when it and every row before are done.
+        const done = new Set<bigint>();
+        let next = 0;
+        const finished = (seq: bigint) => {
+          done.add(seq);
+          let last: bigint | undefined;
+          while (next < rows.length && done.has(rows[next]!.seq as bigint)) last = rows[next++]!.seq as bigint;
+          if (last !== undefined) this.commit(s, last);
+        };
+        await inParallel(
+          groupBy(rows, (r) => r.key as string),
+          KEYS_IN_FLIGHT,
+          async (keyed) => {
+            for (const row of keyed) {
+              if (this.stopped) return;
+              await this.deliver(s, row.key as string, row.payload as Uint8Array, JSON.parse(row.headers as string));
+              finished(row.seq as bigint);
+            }
+          },
+        );
+        if (this.stopped) return;
         if (rows.length === BATCH) s.again = true;
       } while (s.again && !this.stopped);
       s.failures = 0;
@@ -117,6 +130,15 @@ export class EmbeddedBus implements EventBus {
       for (const resolve of this.idle) resolve();
       this.idle.clear();
     }
+  }
+
+  private commit(s: Subscription, seq: bigint): void {
+    this.db.run(
+      "INSERT INTO feedmesh_offsets (grp, topic, seq) VALUES (?, ?, ?) ON CONFLICT (grp, topic) DO UPDATE SET seq = excluded.seq",
+      s.group,
+      s.topic,
+      seq,
+    );
   }
 
   private async deliver(s: Subscription, key: string, payload: Uint8Array, headers: Record<string, string>): Promise<void> {

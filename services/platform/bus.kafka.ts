@@ -3,9 +3,10 @@
 // gets the message again). A new group starts from the earliest offset, so nothing written
 // before its first start is missed.
 import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
-import type { Consumer, Kafka } from "kafkajs";
+import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { decodeEvent, type EventBus, type EventHandler, type Topic } from "./events.js";
 import type { Logger } from "./log.js";
+import { groupBy, inParallel, KEYS_IN_FLIGHT } from "./parallel.js";
 
 const tracer = trace.getTracer("feedmesh");
 
@@ -37,33 +38,29 @@ export class KafkaBus implements EventBus {
       await consumer.subscribe({ topics: [...topics.keys()].map((t) => this.prefix + t), fromBeginning: true });
       await consumer.run({
         partitionsConsumedConcurrently: this.concurrency,
-        eachMessage: async ({ topic: prefixed, message }) => {
-          const topic = prefixed.slice(this.prefix.length);
-          const handler = topics.get(topic as Topic);
-          if (!handler || !message.value) return;
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-          const parent = propagation.extract(context.active(), headers);
-          await tracer.startActiveSpan(
-            `${topic} process`,
-            {
-              kind: SpanKind.CONSUMER,
-              attributes: { "messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group },
-            },
-            parent,
-            async (span) => {
-              try {
-                await handler({
-                  topic: topic as Topic,
-                  key: message.key?.toString() ?? "",
-                  event: decodeEvent(topic as Topic, message.value!),
-                  headers,
-                });
-              } catch (err) {
-                this.log.warn({ err, group, topic }, "event handler failed; the message will be redelivered");
-                throw err;
-              } finally {
-                span.end();
+        eachBatchAutoResolve: false,
+        // Within a partition, each key's events run in order, different keys side by side: one
+        // author's burst does not hold up the others that hash to the same partition. An offset
+        // is resolved (and later committed) only once it and every offset before it are done.
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const topic = batch.topic.slice(this.prefix.length) as Topic;
+          const handler = topics.get(topic);
+          const order = batch.messages.map((m) => m.offset);
+          const done = new Set<string>();
+          let next = 0;
+          const finished = (offset: string) => {
+            done.add(offset);
+            while (next < order.length && done.has(order[next]!)) resolveOffset(order[next++]!);
+          };
+          await inParallel(
+            groupBy(batch.messages, (m) => m.key?.toString() ?? ""),
+            KEYS_IN_FLIGHT,
+            async (messages) => {
+              for (const message of messages) {
+                if (!isRunning() || isStale()) return;
+                if (handler && message.value) await this.handle(group, topic, handler, message);
+                finished(message.offset);
+                await heartbeat();
               }
             },
           );
@@ -99,6 +96,30 @@ export class KafkaBus implements EventBus {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  private async handle(group: string, topic: Topic, handler: EventHandler<Topic>, message: KafkaMessage): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    const parent = propagation.extract(context.active(), headers);
+    await tracer.startActiveSpan(
+      `${topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { "messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group },
+      },
+      parent,
+      async (span) => {
+        try {
+          await handler({ topic, key: message.key?.toString() ?? "", event: decodeEvent(topic, message.value!), headers });
+        } catch (err) {
+          this.log.warn({ err, group, topic }, "event handler failed; the message will be redelivered");
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   async stop(): Promise<void> {

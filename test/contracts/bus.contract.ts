@@ -51,6 +51,34 @@ export function busContract(name: string, rig: () => Promise<BusRig>): void {
       }
     });
 
+    it("does not hold one key's events up behind another key's burst", async () => {
+      const r = await rig();
+      const run = randomUUID().slice(0, 8);
+      const [busy, quiet] = [`${run}-busy`, `${run}-quiet`];
+      const handled: string[] = [];
+      const bus = r.newBus();
+      bus.subscribe(`contract-${run}-burst`, "posts", async ({ key, event }) => {
+        if (key !== busy && key !== quiet) return;
+        if (key === busy) await new Promise((res) => setTimeout(res, 150)); // a slow fan-out
+        handled.push(`${key === busy ? "busy" : "quiet"}:${event.event.case === "created" ? event.event.value.postId : ""}`);
+      });
+      try {
+        for (let i = 1; i <= 10; i++) await r.publish(busy, String(i));
+        await r.publish(quiet, "q");
+        await bus.start();
+        await eventually(async () => assert.equal(new Set(handled).size, 11), 60_000);
+        const quietAt = handled.indexOf("quiet:q");
+        assert.ok(quietAt >= 0 && quietAt < 5, `the quiet key waited behind the burst: ${handled.join(" ")}`);
+        assert.deepEqual(
+          [...new Set(handled.filter((h) => h.startsWith("busy")))],
+          Array.from({ length: 10 }, (_, i) => `busy:${i + 1}`),
+          "the busy key stays in order",
+        );
+      } finally {
+        await bus.stop();
+      }
+    });
+
     it("resumes a group after a restart without losing events written while it was down", async () => {
       const r = await rig();
       const run = randomUUID().slice(0, 8);
