@@ -211,7 +211,8 @@ describe("microservices mode on Cassandra and Kafka", () => {
         (err: unknown) => err instanceof ConnectError && err.code === Code.Unavailable,
       );
     } finally {
-      await execFileAsync("bash", [CASSANDRA, "start"], { timeout: 240_000 });
+      // The stopped JVM may hold its ports for a moment after it exits.
+      await eventually(() => execFileAsync("bash", [CASSANDRA, "start"], { timeout: 240_000 }), 60_000);
     }
     const post = await eventually(async () => (await c.post.createPost({ caption: "stored again" }, author.opts)).post!, 120_000);
     assert.equal((await c.post.getPost({ postId: post.postId }, author.opts)).post?.caption, "stored again");

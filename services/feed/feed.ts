@@ -85,7 +85,13 @@ export class HomeFeed {
       if (cursor !== null) return this.store.page(readerId, n, cursor);
       const rows = await this.store.page(readerId, Math.max(n, this.cache.cap + 1), null);
       await this.cache.fill(readerId, rows);
-      return rows.slice(0, n);
+      // A fan-out that wrote the store after the read above may have found no cached feed to add
+      // to (it did not exist yet): read the head again and add what is new. Later fan-outs find
+      // the feed cached and add to it themselves.
+      const known = new Set(rows.map((r) => r.postId));
+      const head = await this.store.page(readerId, Math.max(n, 100), null);
+      for (const e of head) if (!known.has(e.postId)) await this.cache.add([readerId], e);
+      return head.slice(0, n);
     }
     if (cached.entries.length >= n || cached.complete) return cached.entries;
     const from = cached.entries.at(-1)?.postId ?? cursor;

@@ -4,10 +4,12 @@
 // at that moment (the relay retries until it is back). Delivery is at least once.
 import type { Kafka, Producer } from "kafkajs";
 import { Partitioners } from "kafkajs";
-import { type CassandraDb, OUTBOX_SHARDS, type Row } from "./cassandra.js";
+import { type CassandraDb, OUTBOX_SHARDS, type Row, types } from "./cassandra.js";
 import type { Logger } from "./log.js";
 
 const BATCH = 500;
+/** How long after its write a row may still become visible to a read (a slow replica, a batch log). */
+const SETTLE_MS = 10_000;
 
 export class OutboxRelay {
   private readonly producer: Producer;
@@ -120,7 +122,12 @@ export class OutboxRelay {
       params: [component, shard, r.id],
     }));
     await this.db.client.batch(deletes, { prepare: true, logged: false });
-    this.after.set(key, rows.at(-1)!.id);
+    // Rows become visible in id order only roughly: of two writes a moment apart, the one with the
+    // smaller id may land second. The read position never moves into the last few seconds, so such
+    // a row is still found on a later pass (and relayed then: concurrent writes have no order).
+    const last = rows.at(-1)!.id as InstanceType<typeof types.TimeUuid>;
+    const horizon = Date.now() - SETTLE_MS;
+    this.after.set(key, last.getDate().getTime() < horizon ? last : types.TimeUuid.min(new Date(horizon), 0));
     return rows.length;
   }
 }

@@ -1,14 +1,17 @@
 // The same store contracts on the real adapters: Cassandra (standing in for ScyllaDB).
-import { after } from "node:test";
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
 import { CassandraFeedStore } from "../../services/feed/store.cassandra.js";
 import { CassandraGraphStore } from "../../services/graph/store.cassandra.js";
 import { CassandraIdentityStore } from "../../services/identity/store.cassandra.js";
 import { KafkaBus } from "../../services/platform/bus.kafka.js";
+import { types } from "../../services/platform/cassandra.js";
 import { encodeEvent } from "../../services/platform/events.js";
 import { createKafka, ensureTopics, type KafkaOptions } from "../../services/platform/kafka.js";
 import { createLogger } from "../../services/platform/log.js";
 import { OutboxRelay } from "../../services/platform/outbox.relay.js";
 import { CassandraPostStore } from "../../services/post/store.cassandra.js";
+import { eventually } from "../harness.js";
 import { busContract } from "./bus.contract.js";
 import { feedStoreContract } from "./feed.contract.js";
 import { graphStoreContract } from "./graph.contract.js";
@@ -50,4 +53,47 @@ busContract("Kafka (Cassandra outbox relayed to Kafka)", async () => {
     },
     newBus: () => new KafkaBus(kafka, log, options.prefix),
   };
+});
+
+describe("OutboxRelay", () => {
+  it("relays a row that becomes visible after a newer one was relayed", async () => {
+    const log = createLogger("warn");
+    const options: KafkaOptions = {
+      brokers: (process.env.FEEDMESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(","),
+      clientId: "relay-test",
+      partitions: 3,
+      replicationFactor: 1,
+      ssl: false,
+      prefix: "contract.",
+    };
+    const kafka = createKafka(options, log);
+    const db = await openCassandra();
+    const component = `late${process.pid}`;
+    const relay = new OutboxRelay(db, kafka, [component], log, options.prefix);
+    relays.push(relay);
+    relay.start();
+    const key = `late-${Date.now()}`;
+    const got: string[] = [];
+    const bus = new KafkaBus(kafka, log, options.prefix);
+    bus.subscribe(`relay-${key}`, "posts", async ({ key: k, event }) => {
+      if (k === key && event.event.case === "created") got.push(event.event.value.postId);
+    });
+    await bus.start();
+    try {
+      const newer = encodeEvent("posts", key, { event: { case: "created", value: { postId: "2", authorId: "1" } } });
+      await db.batch([db.outbox(component, newer)]);
+      await eventually(async () => assert.deepEqual(got, ["2"]), 60_000);
+      // A row with an older id shows up only now (a slow write): it must still be relayed.
+      const older = encodeEvent("posts", key, { event: { case: "created", value: { postId: "1", authorId: "1" } } });
+      const statement = db.outbox(component, older);
+      await db.execute(statement.query.replace("now()", "?"), [
+        ...statement.params.slice(0, 2),
+        types.TimeUuid.min(new Date(Date.now() - 3_000), 0),
+        ...statement.params.slice(2),
+      ]);
+      await eventually(async () => assert.deepEqual([...got].sort(), ["1", "2"]), 60_000);
+    } finally {
+      await bus.stop();
+    }
+  });
 });
