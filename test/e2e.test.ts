@@ -125,6 +125,32 @@ describe("embedded mode end to end", () => {
     }
   });
 
+  it("keeps paging past long runs of hidden entries, and reaches older content", async () => {
+    const s = await startSystem();
+    try {
+      const reader = await newUser(s.grpc, "reader");
+      const [old, gone] = [await newUser(s.grpc, "old"), await newUser(s.grpc, "gone")];
+      await s.grpc.graph.follow({ userId: old.id }, reader.opts);
+      await s.grpc.graph.follow({ userId: gone.id }, reader.opts);
+      const kept = (await s.grpc.post.createPost({ caption: "older, still followed" }, old.opts)).post!.postId;
+      for (let i = 0; i < 120; i++) await s.grpc.post.createPost({ caption: `hidden ${i}` }, gone.opts);
+      await settle(s);
+      await s.app.backends.bus.stop(); // the unfollow's cleanup stays in flight: 120 entries to skip
+      await s.grpc.graph.unfollow({ userId: gone.id }, reader.opts);
+      const seen: string[] = [];
+      let pageToken = "";
+      let calls = 0;
+      do {
+        const page = await s.grpc.feed.getHomeFeed({ pageSize: 1, pageToken }, reader.opts);
+        seen.push(...page.items.map((i) => i.post!.postId));
+        pageToken = page.nextPageToken;
+      } while (pageToken && ++calls < 50);
+      assert.deepEqual(seen, [kept]);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("pages the feed newest first, disjoint and complete while posts arrive", async () => {
     const s = await startSystem();
     try {

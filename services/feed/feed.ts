@@ -41,8 +41,10 @@ export class HomeFeed {
   async page(readerId: string, limit: number, before: string | null, src: FeedSources): Promise<FeedPage> {
     const want = limit + 1; // one more than asked tells whether a next page exists
     const celebrities = await src.celebrities();
+    const pulledAuthors = new Set(celebrities);
     const posts: Post[] = [];
     let cursor = before;
+    let exhausted = false;
     for (let round = 0; round < MAX_ROUNDS && posts.length < want; round++) {
       const n = Math.min(100, want - posts.length + 2); // 100: the most one batch call takes
       const [entries, pulled] = await Promise.all([
@@ -54,16 +56,19 @@ export class HomeFeed {
       for (const e of entries) byId.set(e.postId, { entry: e });
       for (const p of pulled.flat()) byId.set(p.postId, { post: p });
       const taken = [...byId.keys()].sort((a, b) => compareIds(b, a)).slice(0, n);
-      if (taken.length === 0) break;
+      if (taken.length === 0) {
+        exhausted = true;
+        break;
+      }
       cursor = taken.at(-1)!;
       const hydrated = new Map((await src.posts(taken.filter((id) => !byId.get(id)!.post))).map((p) => [p.postId, p]));
       const candidates = taken.flatMap((id) => byId.get(id)!.post ?? hydrated.get(id) ?? []);
-      const authors = [...new Set(candidates.map((p) => p.authorId))].filter((a) => a !== readerId && !celebrities.includes(a));
+      const authors = [...new Set(candidates.map((p) => p.authorId))].filter((a) => a !== readerId && !pulledAuthors.has(a));
       const followed = authors.length > 0 ? await src.following(authors) : new Set<string>();
       for (const p of candidates) {
-        if (p.authorId === readerId || celebrities.includes(p.authorId) || followed.has(p.authorId)) posts.push(p);
+        if (p.authorId === readerId || pulledAuthors.has(p.authorId) || followed.has(p.authorId)) posts.push(p);
       }
-      const exhausted = entries.length < n && pulled.every((list) => list.length < n);
+      exhausted = entries.length < n && pulled.every((list) => list.length < n);
       if (exhausted) break;
     }
     const page = posts.slice(0, limit);
@@ -71,7 +76,8 @@ export class HomeFeed {
     const authors = new Map(users.map((u) => [u.userId, u]));
     return {
       items: page.map((post) => ({ post, author: authors.get(post.authorId) })),
-      next: posts.length > limit ? page.at(-1)!.postId : null,
+      // A page cut short by the round limit (many skipped entries) still says where to go on.
+      next: posts.length > limit ? page.at(-1)!.postId : exhausted ? null : cursor,
     };
   }
 
