@@ -332,16 +332,7 @@ cmd_stop() {
   log "stopped cassandra pid $pid in $((SECONDS - t0)) s"
 }
 
-cmd_status() {
-  local addr="$ADDR"
-  if pid_alive; then
-    local pid h=starting; pid="$(cat "$PIDFILE")"; addr="$(running_addr)"
-    if [ "$addr" != "$ADDR" ]; then h=mismatch; elif cql_ping; then h=ready; fi
-    status_line running "$pid" "$addr" "$h" "$(rss "$pid" | tr -d ' ')" "cassandra $CASSANDRA_VERSION, log $LOG"
-  else
-    status_line stopped "" "$addr" - "" ""; return 1
-  fi
-}
+cmd_status() { server_status cql_ping "cassandra $CASSANDRA_VERSION, log $LOG"; }
 
 cmd_env() {
   cat <<EOF
@@ -360,19 +351,10 @@ cmd_nodetool() {
     org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$CASSANDRA_JMX_PORT" "$@"
 }
 
+if is_common_command "${1:-}"; then run_common_command "$1"; exit; fi
 case "${1:-}" in
-  install)   cmd_install ;;
-  installed) installed ;;
-  precheck)  precheck ;;
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
-  restart)   cmd_stop; cmd_start ;;
-  status)    cmd_status ;;
   env)       cmd_env ;;
-  logtail)   cmd_logtail ;;
-  logfile)   echo "$LOG" ;;
   nodetool)  shift; cmd_nodetool "$@" ;;
   reset)     cmd_stop; rm -rf "$CASSANDRA_DATA_DIR"; log "deleted $CASSANDRA_DATA_DIR" ;;
-  help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  *) script_usage >&2; exit 2 ;;
 esac

@@ -288,16 +288,7 @@ cmd_stop() {
   log "stopped kafka pid $pid in $((SECONDS - t0)) s"
 }
 
-cmd_status() {
-  local addr="$ADDR"
-  if pid_alive; then
-    local pid h=starting; pid="$(cat "$PIDFILE")"; addr="$(running_addr)"
-    if [ "$addr" != "$ADDR" ]; then h=mismatch; elif ready; then h=ready; fi
-    status_line running "$pid" "$addr" "$h" "$(rss "$pid" | tr -d ' ')" "kafka $KAFKA_VERSION, log $LOG"
-  else
-    status_line stopped "" "$addr" - "" ""; return 1
-  fi
-}
+cmd_status() { server_status ready "kafka $KAFKA_VERSION, log $LOG"; }
 
 cmd_tool() {  # CLASS ARGS...
   installed || cmd_install   # log4j2-tools.xml lives in the server install
@@ -306,21 +297,12 @@ cmd_tool() {  # CLASS ARGS...
   "$java" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "$(log_opt tools)" -cp "$TOOLS_DIR/lib/*" "$@"
 }
 
+if is_common_command "${1:-}"; then run_common_command "$1"; exit; fi
 case "${1:-}" in
-  install)   cmd_install ;;
-  installed) installed ;;
-  precheck)  precheck ;;
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
-  restart)   cmd_stop; cmd_start ;;
-  status)    cmd_status ;;
   env)       echo "export FEEDMESH_KAFKA_BROKERS=$KAFKA_HOST:$KAFKA_PORT" ;;
   topics)    shift; cmd_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" "$@" ;;
   install-tools) cmd_install_tools ;;
   tool)      shift; cmd_tool "$@" ;;
-  logtail)   cmd_logtail ;;
-  logfile)   echo "$LOG" ;;
   reset)     cmd_stop; rm -rf "$KAFKA_DATA_DIR"; log "deleted $KAFKA_DATA_DIR" ;;
-  help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  *) script_usage >&2; exit 2 ;;
 esac

@@ -160,3 +160,39 @@ pick_java() {
 status_line() {
   printf '%-9s %-7s pid=%-7s %-21s %-9s rss=%-7s %s\n' "$NAME" "$1" "${2:--}" "$3" "$4" "${5:--}" "${6:-}"
 }
+
+# server_status HEALTH_FN DETAILS [UNREADY]: the status line of this script's server: running or
+# stopped, the address it really listens on (a changed port variable shows as "mismatch"), ready
+# when HEALTH_FN succeeds. Exit 1 when stopped. Needs pid_alive and running_addr from the script.
+server_status() {
+  local health="$1" details="$2" unready="${3:-starting}" addr="$ADDR"
+  if pid_alive; then
+    local pid h="$unready"; pid="$(cat "$PIDFILE")"; addr="$(running_addr)"
+    if [ "$addr" != "$ADDR" ]; then h=mismatch; elif "$health"; then h=ready; fi
+    status_line running "$pid" "$addr" "$h" "$(rss "$pid" | tr -d ' ')" "$details"
+  else
+    status_line stopped "" "$addr" - "" ""; return 1
+  fi
+}
+
+# is_common_command CMD: whether CMD is one of the commands every server script has, which
+# run_common_command runs (install, installed, precheck, start, stop, restart, status, logtail,
+# logfile, help).
+is_common_command() {
+  case "$1" in install|installed|precheck|start|stop|restart|status|logtail|logfile|help|-h|--help) return 0 ;; *) return 1 ;; esac
+}
+run_common_command() {
+  case "$1" in
+    install)   cmd_install ;;
+    installed) installed ;;
+    precheck)  precheck ;;
+    start)     cmd_start ;;
+    stop)      cmd_stop ;;
+    restart)   cmd_stop; cmd_start ;;
+    status)    cmd_status ;;
+    logtail)   cmd_logtail ;;
+    logfile)   echo "$LOG" ;;
+    *)         script_usage ;;
+  esac
+}
+script_usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }

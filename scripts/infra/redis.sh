@@ -116,30 +116,12 @@ cmd_stop() {
   log "stopped redis pid $pid"
 }
 
-cmd_status() {
-  local addr="$ADDR"
-  if pid_alive; then
-    local pid h=starting; pid="$(cat "$PIDFILE")"; addr="$(running_addr)"
-    if [ "$addr" != "$ADDR" ]; then h=mismatch; elif ready; then h=ready; fi
-    status_line running "$pid" "$addr" "$h" "$(rss "$pid" | tr -d ' ')" "redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), log $LOG"
-  else
-    status_line stopped "" "$addr" - "" ""; return 1
-  fi
-}
+cmd_status() { server_status ready "redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), log $LOG"; }
 
+if is_common_command "${1:-}"; then run_common_command "$1"; exit; fi
 case "${1:-}" in
-  install)   cmd_install ;;
-  installed) installed ;;
-  precheck)  precheck ;;
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
-  restart)   cmd_stop; cmd_start ;;
-  status)    cmd_status ;;
   env)       echo "export FEEDMESH_REDIS_URL=redis://$REDIS_HOST:$REDIS_PORT" ;;
   cli)       shift; cli "$@" ;;
-  logtail)   cmd_logtail ;;
-  logfile)   echo "$LOG" ;;
   reset)     cmd_stop ;;
-  help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  *) script_usage >&2; exit 2 ;;
 esac

@@ -159,16 +159,7 @@ cmd_stop() {
   log "stopped versitygw pid $pid"
 }
 
-cmd_status() {
-  local addr="$ADDR"
-  if pid_alive; then
-    local pid h=unhealthy; pid="$(cat "$PIDFILE")"; addr="$(running_addr)"
-    if [ "$addr" != "$ADDR" ]; then h=mismatch; elif healthy; then h=ready; fi
-    status_line running "$pid" "$addr" "$h" "$(rss "$pid" | tr -d ' ')" "versitygw $VERSITYGW_VERSION, bucket $S3_BUCKET, log $LOG"
-  else
-    status_line stopped "" "$addr" - "" ""; return 1
-  fi
-}
+cmd_status() { server_status healthy "versitygw $VERSITYGW_VERSION, bucket $S3_BUCKET, log $LOG" unhealthy; }
 
 cmd_env() {
   cat <<EOF
@@ -180,19 +171,10 @@ export FEEDMESH_S3_REGION=$S3_REGION
 EOF
 }
 
+if is_common_command "${1:-}"; then run_common_command "$1"; exit; fi
 case "${1:-}" in
-  install)   cmd_install ;;
-  installed) installed ;;
-  precheck)  precheck ;;
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
-  restart)   cmd_stop; cmd_start ;;
-  status)    cmd_status ;;
   env)       cmd_env ;;
   curl)      shift; s3curl "$@" ;;
-  logtail)   cmd_logtail ;;
-  logfile)   echo "$LOG" ;;
   reset)     cmd_stop; rm -rf "$S3_DATA_DIR"; log "deleted $S3_DATA_DIR" ;;
-  help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  *) script_usage >&2; exit 2 ;;
 esac

@@ -104,29 +104,11 @@ cmd_stop() {
   log "stopped zipkin pid $pid"
 }
 
-cmd_status() {
-  local addr="$ADDR"
-  if pid_alive; then
-    local pid h=starting; pid="$(cat "$PIDFILE")"; addr="$(running_addr)"
-    if [ "$addr" != "$ADDR" ]; then h=mismatch; elif healthy; then h=ready; fi
-    status_line running "$pid" "$addr" "$h" "$(rss "$pid" | tr -d ' ')" "zipkin $ZIPKIN_VERSION, UI http://$addr/zipkin/, log $LOG"
-  else
-    status_line stopped "" "$addr" - "" ""; return 1
-  fi
-}
+cmd_status() { server_status healthy "zipkin $ZIPKIN_VERSION, UI http://$ADDR/zipkin/, log $LOG"; }
 
+if is_common_command "${1:-}"; then run_common_command "$1"; exit; fi
 case "${1:-}" in
-  install)   cmd_install ;;
-  installed) installed ;;
-  precheck)  precheck ;;
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
-  restart)   cmd_stop; cmd_start ;;
-  status)    cmd_status ;;
   env)       echo "export OTEL_EXPORTER_ZIPKIN_ENDPOINT=http://$ZIPKIN_HOST:$ZIPKIN_PORT/api/v2/spans" ;;
-  logtail)   cmd_logtail ;;
-  logfile)   echo "$LOG" ;;
   reset)     cmd_stop ;;
-  help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  *) script_usage >&2; exit 2 ;;
 esac
