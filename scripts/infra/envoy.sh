@@ -177,22 +177,13 @@ cmd_status() {
   fi
 }
 
+if is_common_command "${1:-}"; then run_common_command "$1"; exit; fi
 case "${1:-}" in
-  install)   cmd_install ;;
-  installed) installed ;;
-  precheck)  precheck ;;
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
-  restart)   cmd_stop; cmd_start ;;
-  status)    cmd_status ;;
   validate)  cmd_validate ;;
   upstreams) cmd_upstreams ;;
   env)       echo "export EDGE_HTTP_URL=http://$HOST:${LISTEN_PORTS[0]}${LISTEN_PORTS[1]:+ EDGE_GRPC_ADDR=$HOST:${LISTEN_PORTS[1]}}" ;;
-  logtail)   cmd_logtail ;;
-  logfile)   echo "$LOG" ;;
   path)      real_bin ;;
   version)   installed || cmd_install >&2; "$BIN" --version ;;
   reset)     cmd_stop ;;
-  help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  *) script_usage >&2; exit 2 ;;
 esac
