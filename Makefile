@@ -19,9 +19,11 @@ start: install ## start every service in one process on the embedded store (127.
 test: install ## every check and every test (what CI runs)
 	npm test
 
-gen: install ## regenerate gen/ts and gen/feedmesh.binpb from proto/
+gen: install ## regenerate gen/ (TypeScript, descriptor set, OpenAPI) and deploy/envoy/mesh.yaml from proto/
 	buf generate
 	buf build -o gen/feedmesh.binpb
+	node --import tsx scripts/gen/openapi.ts
+	node --import tsx deploy/envoy/render.ts
 
 check-gen: install ## fail if gen/ is stale
 	bash scripts/check-gen.sh

@@ -1,0 +1,280 @@
+// REST (and gRPC) through the real Envoy edge, rendered by deploy/envoy/render.ts, in front of the
+// system on Cassandra, Kafka and Redis: the REST flow a public app goes through, the errors it can
+// meet (each a 4xx with a google.rpc.Status JSON body), tokens checked at the edge, rate limits,
+// CORS, the OpenAPI document, and a stock gRPC client (grpc-js) through the gRPC listener.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { type Edge, startEdge } from "./edge.js";
+import { clientsFor, eventually, startSystem, type TestSystem } from "./harness.js";
+
+const REAL = {
+  FEEDMESH_STORE: "cassandra",
+  FEEDMESH_CASSANDRA_KEYSPACE: "feedmesh_e2e",
+  FEEDMESH_KAFKA_TOPIC_PREFIX: `edge${process.pid}.`,
+  FEEDMESH_SECRET: "an-edge-suite-secret-long-enough-0000",
+};
+
+type Json = Record<string, any>;
+
+/** A REST call: status, headers and the parsed JSON body (every answer of the edge is JSON). */
+async function rest(
+  edge: Edge,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined || opts.raw !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${edge.httpUrl}${path}`, {
+    method,
+    headers,
+    ...(opts.raw !== undefined ? { body: opts.raw } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+  });
+  const text = await res.text();
+  let json: Json = {};
+  if (text) json = JSON.parse(text); // throws, failing the test, if an answer is not JSON
+  return { status: res.status, headers: res.headers, json };
+}
+
+let n = 0;
+async function signUp(edge: Edge, prefix = "rest") {
+  const username = `${prefix}${process.pid}x${++n}`.slice(0, 30);
+  const password = "Correct-Horse-9";
+  const res = await rest(edge, "POST", "/v1/users", {
+    body: { username, email: `${username}@example.com`, password, displayName: prefix },
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  return {
+    id: res.json.user.userId as string,
+    username,
+    password,
+    token: res.json.tokens.accessToken as string,
+    refresh: res.json.tokens.refreshToken as string,
+  };
+}
+
+/** Asserts an error answer: its HTTP status and a google.rpc.Status body with the gRPC code. */
+function assertError(res: { status: number; json: Json }, status: number, code: number, message?: RegExp) {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  assert.equal(res.json.code, code, JSON.stringify(res.json));
+  assert.equal(typeof res.json.message, "string");
+  if (message) assert.match(res.json.message, message);
+}
+
+describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () => {
+  let s: TestSystem;
+  let edge: Edge;
+  before(async () => {
+    s = await startSystem(REAL);
+    edge = await startEdge({ httpPort: s.app.server.httpPort, grpcPort: s.app.server.grpcPort });
+  });
+  after(async () => {
+    await edge?.stop();
+    await s?.stop();
+  });
+
+  it("serves the REST flow: sign up, log in, follow, post, read the feed, refresh the token", async () => {
+    const alice = await signUp(edge, "alice");
+    const bob = await signUp(edge, "bob");
+    const login = await rest(edge, "POST", "/v1/auth:login", { body: { login: bob.username, password: bob.password } });
+    assert.equal(login.status, 200);
+    const bobToken = login.json.tokens.accessToken as string;
+    const me = await rest(edge, "GET", "/v1/me", { token: bobToken });
+    assert.equal(me.status, 200);
+    assert.equal(me.json.user.userId, bob.id);
+
+    const follow = await rest(edge, "POST", `/v1/users/${alice.id}:follow`, { token: bobToken, body: {} });
+    assert.equal(follow.status, 200, JSON.stringify(follow.json));
+    const created = await rest(edge, "POST", "/v1/posts", {
+      token: alice.token,
+      body: { caption: "hello from #rest", requestId: `r-${process.pid}-${n}` },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const postId = created.json.post.postId as string;
+    assert.deepEqual(created.json.post.hashtags, ["rest"]);
+
+    const feed = await eventually(async () => {
+      const res = await rest(edge, "GET", "/v1/feed?pageSize=10", { token: bobToken });
+      assert.equal(res.status, 200);
+      assert.equal(res.json.items?.[0]?.post?.postId, postId);
+      return res.json;
+    });
+    assert.equal(feed.items[0].author.userId, alice.id);
+
+    const refreshed = await rest(edge, "POST", "/v1/auth:refresh", { body: { refreshToken: login.json.tokens.refreshToken } });
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.json));
+    assert.notEqual(refreshed.json.tokens.refreshToken, login.json.tokens.refreshToken);
+    assert.equal((await rest(edge, "GET", "/v1/me", { token: refreshed.json.tokens.accessToken })).status, 200);
+    // the refresh token was single-use
+    assertError(await rest(edge, "POST", "/v1/auth:refresh", { body: { refreshToken: login.json.tokens.refreshToken } }), 401, 16);
+
+    const jwks = await rest(edge, "GET", "/.well-known/jwks.json");
+    assert.equal(jwks.status, 200);
+    assert.equal(jwks.json.keys[0].kty, "EC");
+  });
+
+  it("answers bad requests with a 4xx and a google.rpc.Status JSON body", async () => {
+    const u = await signUp(edge);
+    assertError(await rest(edge, "POST", "/v1/posts", { token: u.token, raw: '{"caption":' }), 400, 3);
+    assertError(await rest(edge, "POST", "/v1/posts", { token: u.token, raw: '{"caption":5}' }), 400, 3);
+    assertError(await rest(edge, "POST", "/v1/posts", { token: u.token, body: { caption: "x", bogus: 1 } }), 400, 3, /bogus/);
+    assertError(await rest(edge, "POST", "/v1/auth:login", { body: { username: u.username, password: u.password } }), 400, 3, /username/);
+    const invalid = await rest(edge, "POST", "/v1/posts", { token: u.token, body: { caption: "a".repeat(2201) } });
+    assertError(invalid, 400, 3);
+    assert.equal(invalid.json.details[0]["@type"], "type.googleapis.com/google.rpc.BadRequest");
+    assert.equal(invalid.json.details[0].fieldViolations[0].field, "caption");
+    assertError(
+      await rest(edge, "POST", "/v1/posts", { token: u.token, raw: JSON.stringify({ caption: "a".repeat(2 * 1024 * 1024) }) }),
+      413,
+      3,
+    );
+    assertError(await rest(edge, "GET", "/v1/feed?bogus=1", { token: u.token }), 400, 3, /bogus/);
+    assertError(await rest(edge, "GET", "/v1/nothing/here", { token: u.token }), 404, 5);
+    assertError(await rest(edge, "DELETE", "/v1/me", { token: u.token }), 404, 5);
+    assertError(await rest(edge, "GET", "/v1/posts/123", { token: u.token }), 404, 5);
+  });
+
+  it("refuses a missing, tampered or foreign token with 401, and lets public routes through", async () => {
+    const u = await signUp(edge);
+    assertError(await rest(edge, "GET", "/v1/me"), 401, 16, /missing/i);
+    const [h, p, sig] = u.token.split(".");
+    const claims = JSON.parse(Buffer.from(p!, "base64url").toString());
+    const otherUser = Buffer.from(JSON.stringify({ ...claims, sub: "1" })).toString("base64url");
+    assertError(await rest(edge, "GET", "/v1/me", { token: `${h}.${otherUser}.${sig}` }), 401, 16);
+    assertError(await rest(edge, "GET", "/v1/me", { token: `${u.token}x` }), 401, 16);
+    // signed by a key of our own under the real key's id, and by another issuer
+    const { privateKey } = await generateKeyPair("ES256");
+    const kid = JSON.parse(Buffer.from(h!, "base64url").toString()).kid;
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid })
+      .setIssuer("feedmesh")
+      .setAudience("feedmesh")
+      .setSubject(u.id)
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    assertError(await rest(edge, "GET", "/v1/me", { token: forged }), 401, 16);
+    const foreign = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid })
+      .setIssuer("https://evil.example")
+      .setAudience("feedmesh")
+      .setSubject(u.id)
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    assertError(await rest(edge, "GET", "/v1/me", { token: foreign }), 401, 16);
+    // a client-set identity header is not trusted: the token decides
+    const me = await rest(edge, "GET", "/v1/me", { token: u.token, headers: { "x-user-id": "1", "x-jwt-sub": "1" } });
+    assert.equal(me.json.user.userId, u.id);
+    // public routes need no token, but a bad one is still refused
+    assert.equal((await rest(edge, "GET", "/v1/jwks")).status, 200);
+    assertError(await rest(edge, "GET", "/v1/jwks", { token: "not-a-jwt" }), 401, 16);
+    assert.ok((await exportJWK((await generateKeyPair("ES256")).publicKey)).x);
+  });
+
+  it("limits login attempts (429 over REST, RESOURCE_EXHAUSTED over gRPC)", async () => {
+    const u = await signUp(edge);
+    const codes = await Promise.all(
+      Array.from({ length: 60 }, () => rest(edge, "POST", "/v1/auth:login", { body: { login: u.username, password: "wrong-password-1" } })),
+    );
+    const limited = codes.filter((r) => r.status === 429);
+    assert.ok(limited.length > 0, `no 429 among ${codes.map((r) => r.status).join(",")}`);
+    assertError(limited[0]!, 429, 8);
+    assert.equal(limited[0]!.headers.get("x-ratelimit-class"), "auth");
+    // other classes have their own buckets: reading is not limited by login attempts
+    assert.equal((await rest(edge, "GET", "/v1/me", { token: u.token })).status, 200);
+    // gRPC callers get RESOURCE_EXHAUSTED (not a retriable UNAVAILABLE)
+    const c = clientsFor(createGrpcTransport({ baseUrl: edge.grpcUrl }));
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, () => c.identity.login({ login: u.username, password: "wrong-password-1" })),
+    );
+    const grpcCodes = results.map((r) => (r.status === "rejected" ? ConnectError.from(r.reason).code : Code.Unknown));
+    assert.ok(grpcCodes.includes(Code.ResourceExhausted), grpcCodes.join(","));
+    assert.ok(!grpcCodes.includes(Code.Unavailable), grpcCodes.join(","));
+  });
+
+  it("answers CORS preflights for allowed origins only", async () => {
+    const ok = await fetch(`${edge.httpUrl}/v1/feed`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "http://localhost:3000",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
+    });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get("access-control-allow-origin"), "http://localhost:3000");
+    assert.match(ok.headers.get("access-control-allow-headers") ?? "", /authorization/);
+    const evil = await fetch(`${edge.httpUrl}/v1/feed`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+    });
+    assert.equal(evil.headers.get("access-control-allow-origin"), null);
+  });
+
+  it("serves the committed OpenAPI document", async () => {
+    const res = await rest(edge, "GET", "/openapi.json");
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json, JSON.parse(readFileSync(new URL("../gen/openapi/feedmesh.openapi.json", import.meta.url), "utf8")));
+  });
+
+  it("logs each request as JSON with the trace id", async () => {
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    await rest(edge, "GET", "/v1/jwks", { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    const line = await eventually(async () => {
+      const found = edge
+        .log()
+        .split("\n")
+        .find((l) => l.includes(traceId));
+      assert.ok(found, "no access log line with the trace id");
+      return found;
+    });
+    const entry = JSON.parse(line);
+    assert.equal(entry.path, "/v1/jwks");
+    assert.equal(entry.status, 200);
+    assert.equal(entry.rpc, "/feedmesh.identity.v1.IdentityService/GetJwks");
+  });
+
+  it("carries gRPC from a stock client (grpc-js) with a token", async () => {
+    const u = await signUp(edge);
+    const def = protoLoader.loadSync("feedmesh/identity/v1/identity_service.proto", {
+      includeDirs: [new URL("../proto", import.meta.url).pathname, new URL("../third_party", import.meta.url).pathname],
+    });
+    const pkg = grpc.loadPackageDefinition(def) as any;
+    const client = new pkg.feedmesh.identity.v1.IdentityService(edge.grpcUrl.replace("http://", ""), grpc.credentials.createInsecure());
+    const call = (md: grpc.Metadata) =>
+      new Promise<any>((resolve, reject) =>
+        client.GetCurrentUser({}, md, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))),
+      );
+    const md = new grpc.Metadata();
+    md.set("authorization", `Bearer ${u.token}`);
+    assert.equal((await call(md)).user.userId, u.id);
+    await assert.rejects(call(new grpc.Metadata()), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED);
+    client.close();
+  });
+});
+
+describe("the edge and an expired token", () => {
+  let s: TestSystem;
+  let edge: Edge;
+  before(async () => {
+    s = await startSystem({ FEEDMESH_ACCESS_TOKEN_TTL: "1s" });
+    edge = await startEdge({ httpPort: s.app.server.httpPort, grpcPort: s.app.server.grpcPort }, { clockSkewSeconds: 0 });
+  });
+  after(async () => {
+    await edge?.stop();
+    await s?.stop();
+  });
+
+  it("is refused with 401 once the token has expired", async () => {
+    const u = await signUp(edge, "exp");
+    assert.equal((await rest(edge, "GET", "/v1/me", { token: u.token })).status, 200);
+    await new Promise((r) => setTimeout(r, 2100));
+    assertError(await rest(edge, "GET", "/v1/me", { token: u.token }), 401, 16, /expired/i);
+  });
+});
