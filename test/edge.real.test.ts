@@ -139,6 +139,8 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assertError(await rest(edge, "GET", "/v1/nothing/here", { token: u.token }), 404, 5);
     assertError(await rest(edge, "DELETE", "/v1/me", { token: u.token }), 404, 5);
     assertError(await rest(edge, "GET", "/v1/posts/123", { token: u.token }), 404, 5);
+    // an id past the 64-bit range is a bad argument, not an internal error (found by the fuzzer)
+    assertError(await rest(edge, "GET", "/v1/posts/92371032586689751390", { token: u.token }), 400, 3);
   });
 
   it("refuses a missing, tampered or foreign token with 401, and lets public routes through", async () => {
