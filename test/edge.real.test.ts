@@ -3,8 +3,10 @@
 // meet (each a 4xx with a google.rpc.Status JSON body), tokens checked at the edge, rate limits,
 // CORS, the OpenAPI document, and a stock gRPC client (grpc-js) through the gRPC listener.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
@@ -240,6 +242,30 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assert.equal(entry.path, "/v1/jwks");
     assert.equal(entry.status, 200);
     assert.equal(entry.rpc, "/feedmesh.identity.v1.IdentityService/GetJwks");
+  });
+
+  it("runs the README's REST example as written", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = /<!-- readme-rest: start -->\s*```bash\n([\s\S]*?)```\s*<!-- readme-rest: end -->/.exec(readme)?.[1];
+    assert.ok(block, "the README has a REST example block");
+    // fresh names: the example signs up fixed ones, and the keyspace is shared across runs
+    const name = `carol${process.pid}`;
+    const script = block.replaceAll("http://127.0.0.1:8080", edge.httpUrl).replaceAll("carol", name);
+    const { stdout } = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", script], { timeout: 60_000 });
+    // curl prints each body without a newline: one JSON document after another
+    const lines = stdout
+      .trim()
+      .replace(/}\s*{/g, "}\n{")
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines[0].user.username, name);
+    assert.equal(lines[1].user.username, name);
+    assert.equal(lines[2].post.caption, "Hello over #rest");
+    assert.equal(lines[3].posts[0].postId, lines[2].post.postId);
+    assert.ok(Array.isArray(lines[4].items ?? []));
+    assert.equal(lines[5].code, 16);
+    assert.equal(lines[6].code, 3);
+    assert.match(lines[6].message, /captoin/);
   });
 
   it("carries gRPC from a stock client (grpc-js) with a token", async () => {
