@@ -227,21 +227,27 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assert.deepEqual(res.json, JSON.parse(readFileSync(new URL("../gen/openapi/feedmesh.openapi.json", import.meta.url), "utf8")));
   });
 
-  it("logs each request as JSON with the trace id", async () => {
+  it("logs each request as JSON with the trace id, which it starts when the client sent none", async () => {
     const traceId = "0af7651916cd43dd8448eb211c80319c";
-    await rest(edge, "GET", "/v1/jwks", { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
-    const line = await eventually(async () => {
-      const found = edge
+    await rest(edge, "GET", "/v1/jwks", { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, "user-agent": "with-trace" } });
+    await rest(edge, "GET", "/v1/jwks", { headers: { "user-agent": "without-trace" } });
+    const entries = await eventually(async () => {
+      const lines = edge
         .log()
         .split("\n")
-        .find((l) => l.includes(traceId));
-      assert.ok(found, "no access log line with the trace id");
-      return found;
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l));
+      const withTrace = lines.find((e) => e.user_agent === "with-trace");
+      const without = lines.find((e) => e.user_agent === "without-trace");
+      assert.ok(withTrace && without, "both requests are in the access log");
+      return { withTrace, without };
     });
-    const entry = JSON.parse(line);
-    assert.equal(entry.path, "/v1/jwks");
-    assert.equal(entry.status, 200);
-    assert.equal(entry.rpc, "/feedmesh.identity.v1.IdentityService/GetJwks");
+    assert.equal(entries.withTrace.trace_id, traceId);
+    assert.equal(entries.withTrace.path, "/v1/jwks");
+    assert.equal(entries.withTrace.rpc, "/feedmesh.identity.v1.IdentityService/GetJwks");
+    assert.equal(entries.withTrace.status, 200);
+    assert.match(entries.without.trace_id, /^[0-9a-f]{32}$/);
+    assert.notEqual(entries.without.trace_id, traceId);
   });
 
   it("runs the README's REST example as written", async () => {

@@ -48,10 +48,14 @@ export async function startEdge(upstream: { httpPort: number; grpcPort: number }
   const config = join(dir, "edge.yaml");
   writeFileSync(config, toYaml(renderEdge(options), MESH_HEADER));
   let out = "";
-  const child: ChildProcess = spawn(bin, ["-c", config, "--disable-hot-restart", "--concurrency", "1", "--log-level", "warn"], {
-    cwd: dir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    bin,
+    ["-c", config, "--disable-hot-restart", "--concurrency", "1", "--log-level", "warn", "--file-flush-interval-msec", "200"],
+    {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const adminUrl = `http://127.0.0.1:${adminPort}`;

@@ -44,8 +44,11 @@ export interface EdgeOptions {
   maxRequestBytes: number;
   /** Leeway for exp/nbf, in seconds. */
   clockSkewSeconds: number;
-  /** The W3C traces Envoy starts or continues are exported here (OTLP/HTTP), when set. */
-  otlp?: Endpoint;
+  /**
+   * Zipkin's address: Envoy then starts or continues each request's W3C trace (its span joins
+   * the services' spans, and the access log has the trace id even when the client sent none).
+   */
+  zipkin?: Endpoint;
 }
 
 const AUDIENCE = "feedmesh";
@@ -81,7 +84,7 @@ export function renderEdge(o: EdgeOptions): Obj {
           cluster(`${t}_http`, o.upstream(t).http, o.dns, { http: true }),
           cluster(`${t}_grpc`, o.upstream(t).grpc, o.dns, { grpcService: serviceOf(rpcs, t) }),
         ]),
-        ...(o.otlp ? [cluster("otlp", o.otlp, o.dns, { plain: true })] : []),
+        ...(o.zipkin ? [cluster("zipkin", o.zipkin, o.dns, { plain: true })] : []),
       ],
     },
   };
@@ -117,7 +120,7 @@ function listener(name: string, o: EdgeOptions, port: number, codec: string, rpc
               max_request_headers_kb: 32,
               common_http_protocol_options: { headers_with_underscores_action: "REJECT_REQUEST" },
               request_headers_timeout: "10s",
-              ...(o.otlp ? { tracing: tracing() } : {}),
+              ...(o.zipkin ? { tracing: tracing() } : {}),
               access_log: [accessLog(name)],
               local_reply_config: localReplies(),
               route_config: routes(name, o, rpcs, kind, rest),
@@ -133,11 +136,16 @@ function listener(name: string, o: EdgeOptions, port: number, codec: string, rpc
 function tracing(): Obj {
   return {
     provider: {
-      name: "envoy.tracers.opentelemetry",
+      name: "envoy.tracers.zipkin",
       typed_config: {
-        "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
-        service_name: "feedmesh-edge",
-        http_service: { http_uri: { uri: "http://otlp/v1/traces", cluster: "otlp", timeout: "1s" } },
+        "@type": "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig",
+        collector_cluster: "zipkin",
+        collector_endpoint: "/api/v2/spans",
+        collector_endpoint_version: "HTTP_JSON",
+        shared_span_context: false,
+        trace_id_128bit: true,
+        // the services propagate W3C trace context (OpenTelemetry's default)
+        trace_context_option: "USE_B3_WITH_W3C_PROPAGATION",
       },
     },
   };
@@ -546,6 +554,7 @@ export function meshOptions(): EdgeOptions {
     rateLimits: DEFAULT_LIMITS,
     maxRequestBytes: 1024 * 1024,
     clockSkewSeconds: 30,
+    zipkin: { host: "127.0.0.1", port: 19411 },
   };
 }
 
