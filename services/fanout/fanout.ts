@@ -1,27 +1,37 @@
-// The home feed's write path (fan-out on write), for authors below the celebrity threshold: a new
-// post goes into the store (the source of truth) and into the cached feeds of each follower, page
-// by page, and the author's own. Celebrities' posts are not fanned out; readers pull them (see
-// feed/feed.ts). A deleted post leaves the feeds; an unfollow takes the followee's posts out of the
-// follower's feed; a follow backfills the followee's recent posts; an author who drops below the
-// threshold has their recent posts backfilled into every follower's feed, since readers stop
-// pulling them. Every handler is idempotent, since events arrive at least once.
+// The home feed's write path (fan-out on write): a new post goes into the store (the source of
+// truth) and into the cached feeds of each follower, page by page, and the author's own. The posts
+// a celebrity creates once the graph has put it in every follower's celebrity index are not fanned
+// out; readers pull them (see feed/feed.ts). A deleted post leaves the feeds; an unfollow takes the
+// followee's posts out of the follower's feed; a follow backfills the followee's recent posts. When
+// the graph demotes a celebrity, its followers still pull it while this pushes every post it
+// created as a celebrity into their feeds, and only then tells the graph, which takes it out of
+// the index: no post is missing from a feed at any moment. Every handler is idempotent, since
+// events arrive at least once.
+
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { SafeFeedCache } from "../feed/cache.safe.js";
 import type { FeedEntry, FeedStore } from "../feed/store.js";
 import type { Delivery } from "../platform/events.js";
+import { idTime } from "../platform/ids.js";
 
 export interface FanoutSources {
   /** One page of an author's followers; next is "" at the end. */
   followers(authorId: string, pageToken: string): Promise<{ ids: string[]; next: string }>;
-  followerCount(authorId: string): Promise<number>;
-  /** An author's most recent post ids. */
-  recentPosts(authorId: string, limit: number): Promise<string[]>;
+  /** When the author became a celebrity (its posts created since are pulled), or null. */
+  celebritySince(authorId: string): Promise<number | null>;
+  /** An author's post ids older than `before` (null: the newest), newest first, at most 100. */
+  posts(authorId: string, before: string | null, limit: number): Promise<string[]>;
+  /** Tells the graph that every follower's feed holds the author's posts created since `since`. */
+  backfilled(authorId: string, since: number): Promise<void>;
 }
 
 export interface FanoutOptions {
-  /** How many of a followee's recent posts a follow (or a demotion) brings into feeds. */
+  /** How many of a followee's recent posts a follow brings into the follower's feed. */
   backfill: number;
-  celebrityThreshold: number;
 }
+
+/** The most posts one page of an author's posts holds. */
+const POSTS_PAGE = 100;
 
 export class Fanout {
   constructor(
@@ -35,41 +45,53 @@ export class Fanout {
     const e = event.event;
     if (e.case !== "created" && e.case !== "deleted") return;
     const entry = { postId: e.value.postId, authorId: e.value.authorId };
-    const celebrity = (await this.sources.followerCount(entry.authorId)) >= this.options.celebrityThreshold;
+    const since = await this.sources.celebritySince(entry.authorId);
+    // Decided by the post's time, so a late event decides as the demotion's backfill will.
+    const pulled = since !== null && idTime(entry.postId) >= since;
     if (e.case === "created") {
       await this.write([entry.authorId], [entry]);
-      if (!celebrity) await this.forFollowers(entry.authorId, (readers) => this.write(readers, [entry]));
+      if (!pulled) await this.forFollowers(entry.authorId, (readers) => this.write(readers, [entry]));
     } else {
-      // Reads skip deleted posts at once; this cleans the feeds. A celebrity's later posts were
-      // never fanned out, so only the author's own feed needs it then.
+      // Reads skip deleted posts at once; this cleans the feeds. A pulled post was never fanned
+      // out, so only the author's own feed needs it then.
       await this.remove([entry.authorId], entry);
-      if (!celebrity) await this.forFollowers(entry.authorId, (readers) => this.remove(readers, entry));
+      if (!pulled) await this.forFollowers(entry.authorId, (readers) => this.remove(readers, entry));
     }
   }
 
   async onFollow({ event }: Delivery<"follows">): Promise<void> {
     const e = event.event;
-    const { backfill, celebrityThreshold } = this.options;
     if (e.case === "followed") {
-      if (Number(e.value.followeeFollowerCount) >= celebrityThreshold) return; // pulled at read time
-      const entries = await this.recent(e.value.followeeId, backfill);
+      if ((await this.sources.celebritySince(e.value.followeeId)) !== null) return; // pulled at read time
+      const entries = await this.recent(e.value.followeeId, this.options.backfill);
       await this.write([e.value.followerId], entries);
     } else if (e.case === "unfollowed") {
       await this.store.removeAuthor(e.value.followerId, e.value.followeeId);
       await this.cache.removeAuthor(e.value.followerId, e.value.followeeId);
-      if (Number(e.value.followeeFollowerCount) === celebrityThreshold - 1) {
-        // Just below the threshold: readers stop pulling this author, so push the recent posts.
-        const entries = await this.recent(e.value.followeeId, backfill);
-        await this.forFollowers(e.value.followeeId, async (readers) => {
-          for (const r of readers) await this.write([r], entries);
-        });
-      }
+    } else if (e.case === "celebrityDemoting") {
+      const since = e.value.since ? timestampMs(e.value.since) : 0;
+      await this.pushPulled(e.value.userId, since);
+      await this.sources.backfilled(e.value.userId, since);
+    }
+  }
+
+  /**
+   * Pushes every post a demoting celebrity created since `since` into every follower's feed: one
+   * page of posts at a time, each to every page of followers.
+   */
+  private async pushPulled(authorId: string, since: number): Promise<void> {
+    for (let before: string | null = null; ; ) {
+      const ids = await this.sources.posts(authorId, before, POSTS_PAGE);
+      const entries = ids.filter((postId) => idTime(postId) >= since).map((postId) => ({ postId, authorId }));
+      if (entries.length > 0) await this.forFollowers(authorId, (readers) => this.write(readers, entries));
+      if (entries.length < ids.length || ids.length === 0) return; // the older posts were fanned out
+      before = ids.at(-1)!;
     }
   }
 
   private async recent(authorId: string, limit: number): Promise<FeedEntry[]> {
     if (limit === 0) return [];
-    return (await this.sources.recentPosts(authorId, limit)).map((postId) => ({ postId, authorId }));
+    return (await this.sources.posts(authorId, null, Math.min(limit, POSTS_PAGE))).map((postId) => ({ postId, authorId }));
   }
 
   /** Store first (the source of truth), then the cached feeds of those readers that have one. */

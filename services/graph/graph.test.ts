@@ -1,9 +1,16 @@
-// Graph handlers through the in-memory router transport (no network): privacy and requests.
+// Graph handlers through the in-memory router transport (no network): privacy and requests, and
+// the celebrity index through threshold crossings, with the feed at each step of a crossing.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FollowState } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
-import { newUser, settle, startSystem, type TestSystem } from "../../test/harness.js";
+import { newUser, readFeed, settle, startSystem, type TestSystem } from "../../test/harness.js";
+import { openFeedStore } from "../feed/index.js";
+import { encodeEvent } from "../platform/events.js";
+import type { EmbeddedDb } from "../platform/sqlite.js";
+import { CELEBRITY, DEMOTING, NOT_CELEBRITY, PROMOTING } from "./store.js";
+import { SqliteGraphStore } from "./store.sqlite.js";
 
 describe("graph: private accounts", () => {
   let s: TestSystem;
@@ -87,5 +94,88 @@ describe("graph: private accounts", () => {
       [star.id],
     );
     assert.deepEqual((await c.graph.listFollowing({ userId: fans[0]!, minFollowerCount: 8n }, star.opts)).following, []);
+  });
+});
+
+describe("graph: the celebrity index", () => {
+  let s: TestSystem;
+  before(async () => {
+    s = await startSystem({ FEEDMESH_CELEBRITY_THRESHOLD: "3" });
+  });
+  after(() => s.stop());
+
+  it("lists a reader's celebrities from the index, through a promotion and a demotion", async () => {
+    const c = s.app.runtime.clients;
+    const star = await newUser(c, "star");
+    const small = await newUser(c, "small");
+    const fans = [await newUser(c, "fan"), await newUser(c, "fan"), await newUser(c, "fan")];
+    await c.graph.follow({ userId: small.id }, fans[0]!.opts);
+    const celebrities = async (min: bigint) =>
+      (await c.graph.listFollowing({ userId: fans[0]!.id, minFollowerCount: min }, fans[0]!.opts)).following.map((f) => f.userId);
+    for (const f of fans.slice(0, 2)) await c.graph.follow({ userId: star.id }, f.opts);
+    await settle(s);
+    assert.deepEqual(await celebrities(3n), []);
+    assert.equal((await c.graph.getFollowStats({ userId: star.id }, star.opts)).celebritySince, undefined);
+
+    await c.graph.follow({ userId: star.id }, fans[2]!.opts); // the third follower: promoted
+    await settle(s);
+    assert.ok((await c.graph.getFollowStats({ userId: star.id }, star.opts)).celebritySince);
+    assert.deepEqual(await celebrities(3n), [star.id]);
+    assert.deepEqual(await celebrities(4n), [], "above the threshold, the index filtered by count");
+    assert.deepEqual(await celebrities(1n), [star.id, small.id], "below it, the following list by count");
+
+    await c.graph.removeFollower({ userId: fans[2]!.id }, star.opts); // 2 < 3 - 0: demoted
+    await settle(s); // the graph asks the fanout, which pushes the posts and answers
+    assert.equal((await c.graph.getFollowStats({ userId: star.id }, star.opts)).celebritySince, undefined);
+    assert.deepEqual(await celebrities(3n), []);
+  });
+
+  it("keeps every post in the feed while a crossing is under way, in either direction", async () => {
+    const c = s.app.runtime.clients;
+    const graph = new SqliteGraphStore(s.app.runtime.store.db as EmbeddedDb); // to hold each step
+    const feeds = await openFeedStore(s.app.runtime);
+    const star = await newUser(c, "star");
+    const reader = await newUser(c, "reader");
+    await c.graph.follow({ userId: star.id }, reader.opts);
+    await settle(s);
+    const made: string[] = [];
+    const post = async (caption: string) => {
+      made.push((await c.post.createPost({ caption }, star.opts)).post!.postId);
+      await settle(s);
+    };
+    const stored = async () => (await feeds.page(reader.id, 100, null)).map((e) => e.postId);
+    const everything = () => [...made].reverse();
+    await post("regular");
+
+    // Promoting: the job has not reached the reader yet, so the star is still fanned out.
+    await graph.moveCelebrity(star.id, NOT_CELEBRITY, { state: PROMOTING, since: Date.now() });
+    await post("while promoting");
+    assert.deepEqual(await readFeed(s.grpc, reader.opts), everything());
+    await graph.indexFollowers(star.id, null, 1000, true);
+    await graph.moveCelebrity(star.id, await graph.celebrity(star.id), { state: CELEBRITY, since: Date.now() });
+    await post("as a celebrity"); // pulled, not fanned out
+    assert.deepEqual(await stored(), everything().slice(1));
+    assert.deepEqual(await readFeed(s.grpc, reader.opts), everything());
+
+    // Demoting, before the fanout has pushed the pulled posts: still pulled, new posts fanned out.
+    const celebrity = await graph.celebrity(star.id);
+    await graph.moveCelebrity(star.id, celebrity, { state: DEMOTING, since: celebrity.since });
+    await post("while demoting");
+    assert.deepEqual(await readFeed(s.grpc, reader.opts), everything());
+    assert.deepEqual(
+      await stored(),
+      everything().filter((id) => id !== made[2]),
+    );
+    // The graph asks the fanout, which pushes the pulled post and answers; the index row goes.
+    const demoting = await graph.celebrity(star.id);
+    const ask = encodeEvent("follows", star.id, {
+      event: { case: "celebrityDemoting", value: { userId: star.id, since: timestampFromMs(celebrity.since) } },
+    });
+    await graph.announce(star.id, demoting, ask);
+    await settle(s);
+    assert.deepEqual(await graph.celebrity(star.id), NOT_CELEBRITY);
+    assert.deepEqual((await graph.listCelebrities(reader.id, 10, null)).edges, []);
+    assert.deepEqual(await stored(), everything());
+    assert.deepEqual(await readFeed(s.grpc, reader.opts), everything());
   });
 });

@@ -2,7 +2,17 @@
 
 import { invalidField, notFound, permissionDenied } from "../platform/errors.js";
 import { encodeEvent } from "../platform/events.js";
-import { type EdgeCursor, type EdgePage, type EdgeState, FOLLOWING, type GraphStore, NONE, REQUESTED } from "./store.js";
+import {
+  CELEBRITY,
+  type Edge,
+  type EdgeCursor,
+  type EdgePage,
+  type EdgeState,
+  FOLLOWING,
+  type GraphStore,
+  NONE,
+  REQUESTED,
+} from "./store.js";
 
 export interface Relationship {
   userId: string;
@@ -18,6 +28,7 @@ export class Graph {
   constructor(
     private readonly store: GraphStore,
     private readonly userExists: UserExists,
+    private readonly celebrityThreshold: number,
   ) {}
 
   async follow(me: string, target: string): Promise<Relationship> {
@@ -62,13 +73,36 @@ export class Graph {
     return this.store.listIncoming(owner, FOLLOWING, limit, after);
   }
 
+  /**
+   * At or above the celebrity threshold, the list is the owner's celebrity index (one partition;
+   * above the threshold, filtered by count). Below it, the following list filtered by count.
+   */
   async following(viewer: string | null, owner: string, limit: number, after: EdgeCursor | null, minFollowers: number): Promise<EdgePage> {
     await this.checkVisible(viewer, owner);
-    return this.store.listOutgoing(owner, limit, after, minFollowers);
+    if (minFollowers < this.celebrityThreshold) return this.store.listOutgoing(owner, limit, after, minFollowers);
+    if (minFollowers === this.celebrityThreshold) return this.store.listCelebrities(owner, limit, after);
+    const out: Edge[] = [];
+    for (let cursor = after; ; ) {
+      const page = await this.store.listCelebrities(owner, Math.max(limit, 100), cursor);
+      const counts = await Promise.all(page.edges.map((e) => this.store.counts(e.userId)));
+      for (const [i, e] of page.edges.entries()) {
+        if (counts[i]!.followers < minFollowers) continue;
+        out.push(e);
+        if (out.length === limit) return { edges: out, next: { t: e.createTime, id: e.userId } };
+      }
+      if (!page.next) return { edges: out, next: null };
+      cursor = page.next;
+    }
   }
 
   counts(userId: string) {
     return this.store.counts(userId);
+  }
+
+  /** When the account became a celebrity (its posts pulled, not fanned out), or null. */
+  async celebritySince(userId: string): Promise<number | null> {
+    const status = await this.store.celebrity(userId);
+    return status.state === CELEBRITY ? status.since : null;
   }
 
   requests(me: string, limit: number, after: EdgeCursor | null): Promise<EdgePage> {

@@ -1,8 +1,10 @@
-// The graph module: follow edges, counts, privacy and follow requests.
+// The graph module: follow edges, counts, privacy and follow requests, and the consumer of its
+// own follow events that keeps the celebrity index through threshold crossings.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GraphService } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
 import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
+import { Crossings } from "./celebrities.js";
 import { Graph } from "./graph.js";
 import { graphRoutes } from "./routes.js";
 import { CassandraGraphStore } from "./store.cassandra.js";
@@ -23,6 +25,9 @@ export async function graphModule(rt: Runtime): Promise<ServiceModule> {
     sqlite: (db) => new SqliteGraphStore(db),
     cassandra: (db) => CassandraGraphStore.open(db),
   });
-  const graph = new Graph(store, userExists);
+  const threshold = rt.config.FEEDMESH_CELEBRITY_THRESHOLD;
+  const graph = new Graph(store, userExists, threshold);
+  const crossings = new Crossings(store, threshold, rt.log.child({ component: "celebrities" }));
+  rt.bus.subscribe("graph", "follows", (d) => crossings.onEvent(d));
   return { name: "graph", publishes: true, services: [registration(GraphService, graphRoutes(graph, rt.pageTokens))] };
 }

@@ -50,8 +50,12 @@ export function graphRoutes(graph: Graph, tokens: PageTokens): ServiceImpl<typeo
       return { following: entries, nextPageToken };
     },
     async getFollowStats(req) {
-      const c = await graph.counts(req.userId);
-      return { followerCount: BigInt(c.followers), followingCount: BigInt(c.following) };
+      const [c, since] = await Promise.all([graph.counts(req.userId), graph.celebritySince(req.userId)]);
+      return {
+        followerCount: BigInt(c.followers),
+        followingCount: BigInt(c.following),
+        ...(since === null ? {} : { celebritySince: timestampFromMs(since) }),
+      };
     },
     async listFollowRequests(req, ctx) {
       const me = actingUser(ctx);

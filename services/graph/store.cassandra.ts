@@ -1,9 +1,26 @@
 // GraphStore on Cassandra/ScyllaDB. An edge is decided by a lightweight transaction on
 // graph_edges (so a double follow counts once); the lists by time and the event follow in one
 // logged batch; counters are Cassandra counters (they cannot share a batch with other writes).
-import type { CassandraDb, Statement } from "../platform/cassandra.js";
+// The celebrity index, graph_following_celebrities, is one partition per follower; a crossing
+// account's status moves by lightweight transactions, and the rows a job adds carry the time of
+// the read that found them (USING TIMESTAMP), so an unfollow written after that read wins.
+import type { CassandraDb, Row, Statement } from "../platform/cassandra.js";
 import type { EncodedEvent } from "../platform/events.js";
-import { type EdgeCursor, type EdgePage, type EdgeState, type EventFor, FOLLOWING, type GraphStore, NONE, REQUESTED } from "./store.js";
+import {
+  type CelebrityState,
+  type CelebrityStatus,
+  type EdgeCursor,
+  type EdgePage,
+  type EdgeState,
+  type EventFor,
+  FOLLOWING,
+  type GraphStore,
+  indexesFollowers,
+  NONE,
+  NOT_CELEBRITY,
+  REGULAR,
+  REQUESTED,
+} from "./store.js";
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS graph_edges (
@@ -16,7 +33,15 @@ const MIGRATIONS = [
      PRIMARY KEY (follower_id, create_time, followee_id)) WITH CLUSTERING ORDER BY (create_time DESC, followee_id DESC);
    CREATE TABLE IF NOT EXISTS graph_counts (user_id bigint PRIMARY KEY, followers counter, following counter);
    CREATE TABLE IF NOT EXISTS graph_private (user_id bigint PRIMARY KEY, private boolean)`,
+  `CREATE TABLE IF NOT EXISTS graph_celebrities (
+     user_id bigint PRIMARY KEY, state int, since timestamp, cursor_t timestamp, cursor_id bigint, announced boolean);
+   CREATE TABLE IF NOT EXISTS graph_following_celebrities (
+     follower_id bigint, create_time timestamp, followee_id bigint,
+     PRIMARY KEY (follower_id, create_time, followee_id)) WITH CLUSTERING ORDER BY (create_time DESC, followee_id DESC)`,
 ];
+
+const INDEX_INSERT = "INSERT INTO graph_following_celebrities (follower_id, create_time, followee_id) VALUES (?, ?, ?)";
+const INDEX_DELETE = "DELETE FROM graph_following_celebrities WHERE follower_id = ? AND create_time = ? AND followee_id = ?";
 
 const MAX_ID = 9223372036854775807n;
 
@@ -53,6 +78,7 @@ export class CassandraGraphStore implements GraphStore {
       ];
       if (state === FOLLOWING) {
         lists.push({ query: "INSERT INTO graph_outgoing (follower_id, create_time, followee_id) VALUES (?, ?, ?)", params: [a, t, b] });
+        if (indexesFollowers((await this.celebrity(followeeId)).state)) lists.push({ query: INDEX_INSERT, params: [a, t, b] });
       }
       const count = state === FOLLOWING ? await this.bump(a, b, 1) : await this.followerCount(b);
       await this.db.batch([...lists, this.db.outbox("graph", event(count))]);
@@ -86,6 +112,7 @@ export class CassandraGraphStore implements GraphStore {
         query: "DELETE FROM graph_outgoing WHERE follower_id = ? AND create_time = ? AND followee_id = ?",
         params: [a, existing.time, b],
       });
+      statements.push({ query: INDEX_DELETE, params: [a, existing.time, b] });
       statements.push(this.db.outbox("graph", event(await this.bump(a, b, -1))));
     }
     await this.db.batch(statements);
@@ -103,7 +130,9 @@ export class CassandraGraphStore implements GraphStore {
     );
     if (!r.wasApplied()) return false;
     const count = await this.bump(a, b, 1);
+    const indexed = indexesFollowers((await this.celebrity(followeeId)).state);
     await this.db.batch([
+      ...(indexed ? [{ query: INDEX_INSERT, params: [a, t, b] }] : []),
       {
         query: "DELETE FROM graph_incoming WHERE followee_id = ? AND state = ? AND create_time = ? AND follower_id = ?",
         params: [b, REQUESTED, existing.time, a],
@@ -148,6 +177,16 @@ export class CassandraGraphStore implements GraphStore {
     return page(out, limit);
   }
 
+  async listCelebrities(userId: string, limit: number, after: EdgeCursor | null): Promise<EdgePage> {
+    const rows = (
+      await this.db.execute(
+        "SELECT followee_id, create_time FROM graph_following_celebrities WHERE follower_id = ? AND (create_time, followee_id) < (?, ?) LIMIT ?",
+        [BigInt(userId), new Date(after?.t ?? 8.64e15), after ? BigInt(after.id) : MAX_ID, limit + 1],
+      )
+    ).rows.map((r) => ({ userId: r.followee_id.toString(), createTime: r.create_time.getTime() }));
+    return page(rows, limit);
+  }
+
   async counts(userId: string): Promise<{ followers: number; following: number }> {
     const r = (await this.db.execute("SELECT followers, following FROM graph_counts WHERE user_id = ?", [BigInt(userId)])).first();
     return { followers: Math.max(0, Number(r?.followers ?? 0)), following: Math.max(0, Number(r?.following ?? 0)) };
@@ -170,6 +209,82 @@ export class CassandraGraphStore implements GraphStore {
       for (const e of pending.edges) await this.approve(e.userId, userId, Date.now(), (count) => approved(e.userId, count));
       after = pending.next;
     } while (after);
+  }
+
+  async celebrity(userId: string): Promise<CelebrityStatus> {
+    const r = (
+      await this.db.execute("SELECT state, since, cursor_t, cursor_id, announced FROM graph_celebrities WHERE user_id = ?", [
+        BigInt(userId),
+      ])
+    ).first();
+    return r ? statusOf(r) : NOT_CELEBRITY;
+  }
+
+  async moveCelebrity(userId: string, from: CelebrityStatus, to: { state: CelebrityState; since: number }): Promise<boolean> {
+    const [user, since] = [BigInt(userId), new Date(to.since)];
+    const was = [from.state, new Date(from.since)];
+    const r =
+      from.state === REGULAR
+        ? await this.db.execute("INSERT INTO graph_celebrities (user_id, state, since, announced) VALUES (?, ?, ?, false) IF NOT EXISTS", [
+            user,
+            to.state,
+            since,
+          ])
+        : to.state === REGULAR
+          ? await this.db.execute("DELETE FROM graph_celebrities WHERE user_id = ? IF state = ? AND since = ?", [user, ...was])
+          : await this.db.execute(
+              `UPDATE graph_celebrities SET state = ?, since = ?, cursor_t = null, cursor_id = null, announced = false
+               WHERE user_id = ? IF state = ? AND since = ?`,
+              [to.state, since, user, ...was],
+            );
+    return r.wasApplied();
+  }
+
+  async saveCursor(userId: string, status: CelebrityStatus, cursor: EdgeCursor): Promise<boolean> {
+    const r = await this.db.execute(
+      "UPDATE graph_celebrities SET cursor_t = ?, cursor_id = ? WHERE user_id = ? IF state = ? AND since = ?",
+      [new Date(cursor.t), BigInt(cursor.id), BigInt(userId), status.state, new Date(status.since)],
+    );
+    return r.wasApplied();
+  }
+
+  async announce(userId: string, status: CelebrityStatus, event: EncodedEvent): Promise<void> {
+    // The event first: a crash before the mark announces again (a repeat), never not at all.
+    await this.db.batch([this.db.outbox("graph", event)]);
+    await this.db.execute("UPDATE graph_celebrities SET announced = true WHERE user_id = ? IF state = ? AND since = ?", [
+      BigInt(userId),
+      status.state,
+      new Date(status.since),
+    ]);
+  }
+
+  async indexFollowers(followeeId: string, after: EdgeCursor | null, limit: number, add: boolean): Promise<EdgeCursor | null> {
+    const readAt = microsNow();
+    const followers = await this.listIncoming(followeeId, FOLLOWING, limit, after);
+    const b = BigInt(followeeId);
+    await this.db.concurrent(
+      add ? `${INDEX_INSERT} USING TIMESTAMP ?` : INDEX_DELETE,
+      followers.edges.map((e) => [BigInt(e.userId), new Date(e.createTime), b, ...(add ? [readAt] : [])]),
+    );
+    return followers.next;
+  }
+
+  async reconcile(followerId: string, followeeId: string): Promise<void> {
+    const { state } = await this.celebrity(followeeId);
+    if (state === REGULAR) return;
+    const [a, b] = [BigInt(followerId), BigInt(followeeId)];
+    const readAt = microsNow();
+    const edge = await this.readEdge(followerId, followeeId);
+    if (edge?.state === FOLLOWING) {
+      if (indexesFollowers(state)) await this.db.execute(`${INDEX_INSERT} USING TIMESTAMP ?`, [a, edge.time, b, readAt]);
+      return;
+    }
+    // No edge: remove whatever row it left (the partition holds only the user's celebrities).
+    const stale: unknown[][] = [];
+    for await (const r of this.db.rows("SELECT create_time, followee_id FROM graph_following_celebrities WHERE follower_id = ?", [a])) {
+      if (r.followee_id === b) stale.push([a, r.create_time, b]);
+    }
+    await this.db.concurrent(INDEX_DELETE, stale);
   }
 
   private async readEdge(followerId: string, followeeId: string): Promise<{ state: EdgeState; time: Date } | undefined> {
@@ -205,6 +320,20 @@ export class CassandraGraphStore implements GraphStore {
     const counts = await Promise.all(entries.map((e) => this.followerCount(BigInt(e.userId))));
     return entries.filter((_, i) => counts[i]! >= min);
   }
+}
+
+function statusOf(r: Row): CelebrityStatus {
+  return {
+    state: r.state as CelebrityState,
+    since: r.since.getTime(),
+    cursor: r.cursor_t ? { t: r.cursor_t.getTime(), id: r.cursor_id.toString() } : null,
+    announced: !!r.announced,
+  };
+}
+
+/** Now as a write timestamp (microseconds). */
+function microsNow(): bigint {
+  return BigInt(Date.now()) * 1000n;
 }
 
 function page(edges: { userId: string; createTime: number }[], limit: number): EdgePage {

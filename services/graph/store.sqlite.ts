@@ -1,7 +1,23 @@
-// GraphStore on the embedded SQLite database.
+// GraphStore on the embedded SQLite database. The celebrity index is a table here too (not a
+// join of edges and counts): its rows follow the crossing states, not the counts alone, so both
+// adapters hold the same rows and pass the same contract; reading it is one index range.
 import type { EncodedEvent } from "../platform/events.js";
 import { col, type EmbeddedDb, type Row } from "../platform/sqlite.js";
-import { type EdgeCursor, type EdgePage, type EdgeState, type EventFor, FOLLOWING, type GraphStore, NONE, REQUESTED } from "./store.js";
+import {
+  type CelebrityState,
+  type CelebrityStatus,
+  type EdgeCursor,
+  type EdgePage,
+  type EdgeState,
+  type EventFor,
+  FOLLOWING,
+  type GraphStore,
+  indexesFollowers,
+  NONE,
+  NOT_CELEBRITY,
+  REGULAR,
+  REQUESTED,
+} from "./store.js";
 
 const MIGRATIONS = [
   `CREATE TABLE graph_edges (
@@ -11,7 +27,16 @@ const MIGRATIONS = [
    CREATE INDEX graph_edges_outgoing ON graph_edges (follower_id, state, create_time DESC, followee_id DESC);
    CREATE TABLE graph_counts (user_id INTEGER PRIMARY KEY, followers INTEGER NOT NULL DEFAULT 0, following INTEGER NOT NULL DEFAULT 0);
    CREATE TABLE graph_private (user_id INTEGER PRIMARY KEY);`,
+  `CREATE TABLE graph_celebrities (
+     user_id INTEGER PRIMARY KEY, state INTEGER NOT NULL, since INTEGER NOT NULL,
+     cursor_t INTEGER, cursor_id INTEGER, announced INTEGER NOT NULL DEFAULT 0);
+   CREATE TABLE graph_following_celebrities (
+     follower_id INTEGER NOT NULL, followee_id INTEGER NOT NULL, create_time INTEGER NOT NULL,
+     PRIMARY KEY (follower_id, followee_id)) WITHOUT ROWID;
+   CREATE INDEX graph_following_celebrities_time ON graph_following_celebrities (follower_id, create_time DESC, followee_id DESC);`,
 ];
+
+const MAX_ID = BigInt("9223372036854775807");
 
 export class SqliteGraphStore implements GraphStore {
   constructor(private readonly db: EmbeddedDb) {
@@ -38,6 +63,7 @@ export class SqliteGraphStore implements GraphStore {
         now,
       );
       const count = state === FOLLOWING ? this.bump(followerId, followeeId, 1) : this.followerCount(followeeId);
+      if (state === FOLLOWING) this.indexIfCelebrity(followerId, followeeId, now);
       this.append(event(count));
       return state;
     });
@@ -48,6 +74,7 @@ export class SqliteGraphStore implements GraphStore {
       const existing = this.edgeSync(followerId, followeeId);
       if (existing === NONE) return NONE;
       this.db.run("DELETE FROM graph_edges WHERE follower_id = ? AND followee_id = ?", BigInt(followerId), BigInt(followeeId));
+      this.unindex(followerId, followeeId);
       if (existing === FOLLOWING) this.append(event(this.bump(followerId, followeeId, -1)));
       return existing;
     });
@@ -58,17 +85,7 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   async listIncoming(userId: string, state: EdgeState, limit: number, after: EdgeCursor | null): Promise<EdgePage> {
-    const rows = this.db.all(
-      `SELECT follower_id AS id, create_time FROM graph_edges
-       WHERE followee_id = ? AND state = ? AND (create_time, follower_id) < (?, ?)
-       ORDER BY create_time DESC, follower_id DESC LIMIT ?`,
-      BigInt(userId),
-      state,
-      after?.t ?? Number.MAX_SAFE_INTEGER,
-      BigInt(after?.id ?? "9223372036854775807"),
-      limit + 1,
-    );
-    return page(rows, limit);
+    return this.incoming(userId, state, limit, after);
   }
 
   async listOutgoing(userId: string, limit: number, after: EdgeCursor | null, minFollowers: number): Promise<EdgePage> {
@@ -80,8 +97,21 @@ export class SqliteGraphStore implements GraphStore {
       BigInt(userId),
       FOLLOWING,
       after?.t ?? Number.MAX_SAFE_INTEGER,
-      BigInt(after?.id ?? "9223372036854775807"),
+      after ? BigInt(after.id) : MAX_ID,
       minFollowers,
+      limit + 1,
+    );
+    return page(rows, limit);
+  }
+
+  async listCelebrities(userId: string, limit: number, after: EdgeCursor | null): Promise<EdgePage> {
+    const rows = this.db.all(
+      `SELECT followee_id AS id, create_time FROM graph_following_celebrities
+       WHERE follower_id = ? AND (create_time, followee_id) < (?, ?)
+       ORDER BY create_time DESC, followee_id DESC LIMIT ?`,
+      BigInt(userId),
+      after?.t ?? Number.MAX_SAFE_INTEGER,
+      after ? BigInt(after.id) : MAX_ID,
       limit + 1,
     );
     return page(rows, limit);
@@ -114,6 +144,127 @@ export class SqliteGraphStore implements GraphStore {
     });
   }
 
+  async celebrity(userId: string): Promise<CelebrityStatus> {
+    return this.status(userId);
+  }
+
+  async moveCelebrity(userId: string, from: CelebrityStatus, to: { state: CelebrityState; since: number }): Promise<boolean> {
+    return this.db.tx(() => {
+      const now = this.status(userId);
+      if (now.state !== from.state || now.since !== from.since) return false;
+      if (to.state === REGULAR) this.db.run("DELETE FROM graph_celebrities WHERE user_id = ?", BigInt(userId));
+      else
+        this.db.run(
+          `INSERT INTO graph_celebrities (user_id, state, since) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE
+           SET state = excluded.state, since = excluded.since, cursor_t = NULL, cursor_id = NULL, announced = 0`,
+          BigInt(userId),
+          to.state,
+          to.since,
+        );
+      return true;
+    });
+  }
+
+  async saveCursor(userId: string, status: CelebrityStatus, cursor: EdgeCursor): Promise<boolean> {
+    return (
+      this.db.run(
+        "UPDATE graph_celebrities SET cursor_t = ?, cursor_id = ? WHERE user_id = ? AND state = ? AND since = ?",
+        cursor.t,
+        BigInt(cursor.id),
+        BigInt(userId),
+        status.state,
+        status.since,
+      ).changes > 0
+    );
+  }
+
+  async announce(userId: string, status: CelebrityStatus, event: EncodedEvent): Promise<void> {
+    this.db.tx(() => {
+      this.db.run(
+        "UPDATE graph_celebrities SET announced = 1 WHERE user_id = ? AND state = ? AND since = ?",
+        BigInt(userId),
+        status.state,
+        status.since,
+      );
+      this.append(event);
+    });
+  }
+
+  async indexFollowers(followeeId: string, after: EdgeCursor | null, limit: number, add: boolean): Promise<EdgeCursor | null> {
+    return this.db.tx(() => {
+      const followers = this.incoming(followeeId, FOLLOWING, limit, after);
+      for (const e of followers.edges) {
+        if (add)
+          this.db.run(
+            "INSERT OR IGNORE INTO graph_following_celebrities (follower_id, followee_id, create_time) VALUES (?, ?, ?)",
+            BigInt(e.userId),
+            BigInt(followeeId),
+            e.createTime,
+          );
+        else this.unindex(e.userId, followeeId);
+      }
+      return followers.next;
+    });
+  }
+
+  async reconcile(followerId: string, followeeId: string): Promise<void> {
+    this.db.tx(() => {
+      const { state } = this.status(followeeId);
+      if (state === REGULAR) return;
+      const edge = this.db.get(
+        "SELECT state, create_time FROM graph_edges WHERE follower_id = ? AND followee_id = ?",
+        BigInt(followerId),
+        BigInt(followeeId),
+      );
+      if (col.num(edge?.state) !== FOLLOWING) this.unindex(followerId, followeeId);
+      else if (indexesFollowers(state)) this.indexIfCelebrity(followerId, followeeId, col.num(edge?.create_time));
+    });
+  }
+
+  private status(userId: string): CelebrityStatus {
+    const r = this.db.get("SELECT state, since, cursor_t, cursor_id, announced FROM graph_celebrities WHERE user_id = ?", BigInt(userId));
+    if (!r) return NOT_CELEBRITY;
+    return {
+      state: col.num(r.state) as CelebrityState,
+      since: col.num(r.since),
+      cursor: r.cursor_t === null ? null : { t: col.num(r.cursor_t), id: col.id(r.cursor_id) },
+      announced: col.bool(r.announced),
+    };
+  }
+
+  /** Gives a new FOLLOWING edge its index row if the followee's state indexes followers. */
+  private indexIfCelebrity(followerId: string, followeeId: string, createTime: number): void {
+    if (!indexesFollowers(this.status(followeeId).state)) return;
+    this.db.run(
+      "INSERT OR REPLACE INTO graph_following_celebrities (follower_id, followee_id, create_time) VALUES (?, ?, ?)",
+      BigInt(followerId),
+      BigInt(followeeId),
+      createTime,
+    );
+  }
+
+  private unindex(followerId: string, followeeId: string): void {
+    this.db.run(
+      "DELETE FROM graph_following_celebrities WHERE follower_id = ? AND followee_id = ?",
+      BigInt(followerId),
+      BigInt(followeeId),
+    );
+  }
+
+  private incoming(userId: string, state: EdgeState, limit: number, after: EdgeCursor | null): EdgePage {
+    const rows = this.db.all(
+      `SELECT follower_id AS id, create_time FROM graph_edges
+       WHERE followee_id = ? AND state = ? AND (create_time, follower_id) < (?, ?)
+       ORDER BY create_time DESC, follower_id DESC LIMIT ?`,
+      BigInt(userId),
+      state,
+      after?.t ?? Number.MAX_SAFE_INTEGER,
+      after ? BigInt(after.id) : MAX_ID,
+      limit + 1,
+    );
+    return page(rows, limit);
+  }
+
   private approveSync(followerId: string, followeeId: string, now: number, event: EventFor): boolean {
     const changed = this.db.run(
       "UPDATE graph_edges SET state = ?, create_time = ? WHERE follower_id = ? AND followee_id = ? AND state = ?",
@@ -124,6 +275,7 @@ export class SqliteGraphStore implements GraphStore {
       REQUESTED,
     ).changes;
     if (changed === 0) return false;
+    this.indexIfCelebrity(followerId, followeeId, now);
     this.append(event(this.bump(followerId, followeeId, 1)));
     return true;
   }

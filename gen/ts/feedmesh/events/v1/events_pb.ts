@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file feedmesh/events/v1/events.proto.
  */
 export const file_feedmesh_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9mZWVkbWVzaC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhJmZWVkbWVzaC5ldmVudHMudjEi8AEKCVBvc3RFdmVudBIQCghldmVudF9pZBgBIAEoCRIuCgpvY2N1cl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgdjcmVhdGVkGAMgASgLMh8uZmVlZG1lc2guZXZlbnRzLnYxLlBvc3RDcmVhdGVkSAASMAoGZWRpdGVkGAQgASgLMh4uZmVlZG1lc2guZXZlbnRzLnYxLlBvc3RFZGl0ZWRIABIyCgdkZWxldGVkGAUgASgLMh8uZmVlZG1lc2guZXZlbnRzLnYxLlBvc3REZWxldGVkSABCBwoFZXZlbnQilwEKC1Bvc3RDcmVhdGVkEg8KB3Bvc3RfaWQYASABKAkSEQoJYXV0aG9yX2lkGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghoYXNodGFncxgEIAMoCRIQCghtZW50aW9ucxgFIAMoCRIPCgdjYXB0aW9uGAYgASgJIlMKClBvc3RFZGl0ZWQSDwoHcG9zdF9pZBgBIAEoCRIRCglhdXRob3JfaWQYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRIQCghoYXNodGFncxgEIAMoCSJiCgtQb3N0RGVsZXRlZBIPCgdwb3N0X2lkGAEgASgJEhEKCWF1dGhvcl9pZBgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQIKC0ZvbGxvd0V2ZW50EhAKCGV2ZW50X2lkGAEgASgJEi4KCm9jY3VyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCGZvbGxvd2VkGAMgASgLMhwuZmVlZG1lc2guZXZlbnRzLnYxLkZvbGxvd2VkSAASNAoKdW5mb2xsb3dlZBgEIAEoCzIeLmZlZWRtZXNoLmV2ZW50cy52MS5VbmZvbGxvd2VkSAASOAoJcmVxdWVzdGVkGAUgASgLMiMuZmVlZG1lc2guZXZlbnRzLnYxLkZvbGxvd1JlcXVlc3RlZEgAEj0KD3ByaXZhY3lfY2hhbmdlZBgGIAEoCzIiLmZlZWRtZXNoLmV2ZW50cy52MS5Qcml2YWN5Q2hhbmdlZEgAQgcKBWV2ZW50IlUKCEZvbGxvd2VkEhMKC2ZvbGxvd2VyX2lkGAEgASgJEhMKC2ZvbGxvd2VlX2lkGAIgASgJEh8KF2ZvbGxvd2VlX2ZvbGxvd2VyX2NvdW50GAMgASgDIlcKClVuZm9sbG93ZWQSEwoLZm9sbG93ZXJfaWQYASABKAkSEwoLZm9sbG93ZWVfaWQYAiABKAkSHwoXZm9sbG93ZWVfZm9sbG93ZXJfY291bnQYAyABKAMiOwoPRm9sbG93UmVxdWVzdGVkEhMKC2ZvbGxvd2VyX2lkGAEgASgJEhMKC2ZvbGxvd2VlX2lkGAIgASgJIjIKDlByaXZhY3lDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAkSDwoHcHJpdmF0ZRgCIAEoCCKrAgoPRW5nYWdlbWVudEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEi4KCm9jY3VyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKBWxpa2VkGAMgASgLMhkuZmVlZG1lc2guZXZlbnRzLnYxLkxpa2VkSAASLgoHdW5saWtlZBgEIAEoCzIbLmZlZWRtZXNoLmV2ZW50cy52MS5Vbmxpa2VkSAASMgoJY29tbWVudGVkGAUgASgLMh0uZmVlZG1lc2guZXZlbnRzLnYxLkNvbW1lbnRlZEgAEj0KD2NvbW1lbnRfZGVsZXRlZBgGIAEoCzIiLmZlZWRtZXNoLmV2ZW50cy52MS5Db21tZW50RGVsZXRlZEgAQgcKBWV2ZW50IlUKBUxpa2VkEg8KB3Bvc3RfaWQYASABKAkSFgoOcG9zdF9hdXRob3JfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRISCgpsaWtlX2NvdW50GAQgASgDIlcKB1VubGlrZWQSDwoHcG9zdF9pZBgBIAEoCRIWCg5wb3N0X2F1dGhvcl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhIKCmxpa2VfY291bnQYBCABKAMiaQoJQ29tbWVudGVkEhIKCmNvbW1lbnRfaWQYASABKAkSDwoHcG9zdF9pZBgCIAEoCRIWCg5wb3N0X2F1dGhvcl9pZBgDIAEoCRIRCglhdXRob3JfaWQYBCABKAkSDAoEdGV4dBgFIAEoCSI1Cg5Db21tZW50RGVsZXRlZBISCgpjb21tZW50X2lkGAEgASgJEg8KB3Bvc3RfaWQYAiABKAkixwEKCk1lZGlhRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLgoKb2NjdXJfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIdXBsb2FkZWQYAyABKAsyIS5mZWVkbWVzaC5ldmVudHMudjEuTWVkaWFVcGxvYWRlZEgAEjcKCXByb2Nlc3NlZBgEIAEoCzIiLmZlZWRtZXNoLmV2ZW50cy52MS5NZWRpYVByb2Nlc3NlZEgAQgcKBWV2ZW50InEKDU1lZGlhVXBsb2FkZWQSEAoIbWVkaWFfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEgoKb2JqZWN0X2tleRgDIAEoCRIUCgxjb250ZW50X3R5cGUYBCABKAkSEgoKc2l6ZV9ieXRlcxgFIAEoAyJACg5NZWRpYVByb2Nlc3NlZBIQCghtZWRpYV9pZBgBIAEoCRIKCgJvaxgCIAEoCBIQCgh2YXJpYW50cxgDIAMoCSK+AQoJVXNlckV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEi4KCm9jY3VyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKB2NyZWF0ZWQYAyABKAsyHy5mZWVkbWVzaC5ldmVudHMudjEuVXNlckNyZWF0ZWRIABIyCgd1cGRhdGVkGAQgASgLMh8uZmVlZG1lc2guZXZlbnRzLnYxLlVzZXJVcGRhdGVkSABCBwoFZXZlbnQiRgoLVXNlckNyZWF0ZWQSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiRgoLVXNlclVwZGF0ZWQSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAliBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9mZWVkbWVzaC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhJmZWVkbWVzaC5ldmVudHMudjEi8AEKCVBvc3RFdmVudBIQCghldmVudF9pZBgBIAEoCRIuCgpvY2N1cl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgdjcmVhdGVkGAMgASgLMh8uZmVlZG1lc2guZXZlbnRzLnYxLlBvc3RDcmVhdGVkSAASMAoGZWRpdGVkGAQgASgLMh4uZmVlZG1lc2guZXZlbnRzLnYxLlBvc3RFZGl0ZWRIABIyCgdkZWxldGVkGAUgASgLMh8uZmVlZG1lc2guZXZlbnRzLnYxLlBvc3REZWxldGVkSABCBwoFZXZlbnQilwEKC1Bvc3RDcmVhdGVkEg8KB3Bvc3RfaWQYASABKAkSEQoJYXV0aG9yX2lkGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghoYXNodGFncxgEIAMoCRIQCghtZW50aW9ucxgFIAMoCRIPCgdjYXB0aW9uGAYgASgJIlMKClBvc3RFZGl0ZWQSDwoHcG9zdF9pZBgBIAEoCRIRCglhdXRob3JfaWQYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRIQCghoYXNodGFncxgEIAMoCSJiCgtQb3N0RGVsZXRlZBIPCgdwb3N0X2lkGAEgASgJEhEKCWF1dGhvcl9pZBgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixwMKC0ZvbGxvd0V2ZW50EhAKCGV2ZW50X2lkGAEgASgJEi4KCm9jY3VyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKCGZvbGxvd2VkGAMgASgLMhwuZmVlZG1lc2guZXZlbnRzLnYxLkZvbGxvd2VkSAASNAoKdW5mb2xsb3dlZBgEIAEoCzIeLmZlZWRtZXNoLmV2ZW50cy52MS5VbmZvbGxvd2VkSAASOAoJcmVxdWVzdGVkGAUgASgLMiMuZmVlZG1lc2guZXZlbnRzLnYxLkZvbGxvd1JlcXVlc3RlZEgAEj0KD3ByaXZhY3lfY2hhbmdlZBgGIAEoCzIiLmZlZWRtZXNoLmV2ZW50cy52MS5Qcml2YWN5Q2hhbmdlZEgAEkMKEmNlbGVicml0eV9kZW1vdGluZxgHIAEoCzIlLmZlZWRtZXNoLmV2ZW50cy52MS5DZWxlYnJpdHlEZW1vdGluZ0gAEkcKFGNlbGVicml0eV9iYWNrZmlsbGVkGAggASgLMicuZmVlZG1lc2guZXZlbnRzLnYxLkNlbGVicml0eUJhY2tmaWxsZWRIAEIHCgVldmVudCJVCghGb2xsb3dlZBITCgtmb2xsb3dlcl9pZBgBIAEoCRITCgtmb2xsb3dlZV9pZBgCIAEoCRIfChdmb2xsb3dlZV9mb2xsb3dlcl9jb3VudBgDIAEoAyJXCgpVbmZvbGxvd2VkEhMKC2ZvbGxvd2VyX2lkGAEgASgJEhMKC2ZvbGxvd2VlX2lkGAIgASgJEh8KF2ZvbGxvd2VlX2ZvbGxvd2VyX2NvdW50GAMgASgDIjsKD0ZvbGxvd1JlcXVlc3RlZBITCgtmb2xsb3dlcl9pZBgBIAEoCRITCgtmb2xsb3dlZV9pZBgCIAEoCSIyCg5Qcml2YWN5Q2hhbmdlZBIPCgd1c2VyX2lkGAEgASgJEg8KB3ByaXZhdGUYAiABKAgiTwoRQ2VsZWJyaXR5RGVtb3RpbmcSDwoHdXNlcl9pZBgBIAEoCRIpCgVzaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUQoTQ2VsZWJyaXR5QmFja2ZpbGxlZBIPCgd1c2VyX2lkGAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKrAgoPRW5nYWdlbWVudEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEi4KCm9jY3VyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKBWxpa2VkGAMgASgLMhkuZmVlZG1lc2guZXZlbnRzLnYxLkxpa2VkSAASLgoHdW5saWtlZBgEIAEoCzIbLmZlZWRtZXNoLmV2ZW50cy52MS5Vbmxpa2VkSAASMgoJY29tbWVudGVkGAUgASgLMh0uZmVlZG1lc2guZXZlbnRzLnYxLkNvbW1lbnRlZEgAEj0KD2NvbW1lbnRfZGVsZXRlZBgGIAEoCzIiLmZlZWRtZXNoLmV2ZW50cy52MS5Db21tZW50RGVsZXRlZEgAQgcKBWV2ZW50IlUKBUxpa2VkEg8KB3Bvc3RfaWQYASABKAkSFgoOcG9zdF9hdXRob3JfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRISCgpsaWtlX2NvdW50GAQgASgDIlcKB1VubGlrZWQSDwoHcG9zdF9pZBgBIAEoCRIWCg5wb3N0X2F1dGhvcl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhIKCmxpa2VfY291bnQYBCABKAMiaQoJQ29tbWVudGVkEhIKCmNvbW1lbnRfaWQYASABKAkSDwoHcG9zdF9pZBgCIAEoCRIWCg5wb3N0X2F1dGhvcl9pZBgDIAEoCRIRCglhdXRob3JfaWQYBCABKAkSDAoEdGV4dBgFIAEoCSI1Cg5Db21tZW50RGVsZXRlZBISCgpjb21tZW50X2lkGAEgASgJEg8KB3Bvc3RfaWQYAiABKAkixwEKCk1lZGlhRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLgoKb2NjdXJfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIdXBsb2FkZWQYAyABKAsyIS5mZWVkbWVzaC5ldmVudHMudjEuTWVkaWFVcGxvYWRlZEgAEjcKCXByb2Nlc3NlZBgEIAEoCzIiLmZlZWRtZXNoLmV2ZW50cy52MS5NZWRpYVByb2Nlc3NlZEgAQgcKBWV2ZW50InEKDU1lZGlhVXBsb2FkZWQSEAoIbWVkaWFfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEgoKb2JqZWN0X2tleRgDIAEoCRIUCgxjb250ZW50X3R5cGUYBCABKAkSEgoKc2l6ZV9ieXRlcxgFIAEoAyJACg5NZWRpYVByb2Nlc3NlZBIQCghtZWRpYV9pZBgBIAEoCRIKCgJvaxgCIAEoCBIQCgh2YXJpYW50cxgDIAMoCSK+AQoJVXNlckV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEi4KCm9jY3VyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKB2NyZWF0ZWQYAyABKAsyHy5mZWVkbWVzaC5ldmVudHMudjEuVXNlckNyZWF0ZWRIABIyCgd1cGRhdGVkGAQgASgLMh8uZmVlZG1lc2guZXZlbnRzLnYxLlVzZXJVcGRhdGVkSABCBwoFZXZlbnQiRgoLVXNlckNyZWF0ZWQSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiRgoLVXNlclVwZGF0ZWQSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAliBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * PostEvent is the payload of the "posts" topic, keyed by author id.
@@ -207,7 +207,8 @@ export const PostDeletedSchema: GenMessage<PostDeleted> = /*@__PURE__*/
   messageDesc(file_feedmesh_events_v1_events, 3);
 
 /**
- * FollowEvent is the payload of the "follows" topic, keyed by follower id.
+ * FollowEvent is the payload of the "follows" topic, keyed by follower id (the celebrity events:
+ * by the account).
  *
  * @generated from message feedmesh.events.v1.FollowEvent
  */
@@ -263,6 +264,22 @@ export type FollowEvent = Message<"feedmesh.events.v1.FollowEvent"> & {
      */
     value: PrivacyChanged;
     case: "privacyChanged";
+  } | {
+    /**
+     * An account fell below the celebrity threshold and its followers are to stop pulling it.
+     *
+     * @generated from field: feedmesh.events.v1.CelebrityDemoting celebrity_demoting = 7;
+     */
+    value: CelebrityDemoting;
+    case: "celebrityDemoting";
+  } | {
+    /**
+     * The fanout pushed a demoting account's pulled posts into every follower's feed.
+     *
+     * @generated from field: feedmesh.events.v1.CelebrityBackfilled celebrity_backfilled = 8;
+     */
+    value: CelebrityBackfilled;
+    case: "celebrityBackfilled";
   } | { case: undefined; value?: undefined };
 };
 
@@ -400,6 +417,67 @@ export const PrivacyChangedSchema: GenMessage<PrivacyChanged> = /*@__PURE__*/
   messageDesc(file_feedmesh_events_v1_events, 8);
 
 /**
+ * CelebrityDemoting says an account fell below the celebrity threshold's low-water mark (written
+ * by the graph). Its followers still pull its posts; the fanout now fans out its new posts,
+ * pushes those created since `since` (which were pulled, not fanned out) into every follower's
+ * feed, and then answers with CelebrityBackfilled.
+ *
+ * @generated from message feedmesh.events.v1.CelebrityDemoting
+ */
+export type CelebrityDemoting = Message<"feedmesh.events.v1.CelebrityDemoting"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * When its posts started being pulled instead of fanned out.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 2;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message feedmesh.events.v1.CelebrityDemoting.
+ * Use `create(CelebrityDemotingSchema)` to create a new message.
+ */
+export const CelebrityDemotingSchema: GenMessage<CelebrityDemoting> = /*@__PURE__*/
+  messageDesc(file_feedmesh_events_v1_events, 9);
+
+/**
+ * CelebrityBackfilled says every follower's feed holds the posts an account created since it
+ * became a celebrity (written by the fanout), so the graph may take the account out of its
+ * followers' celebrity index.
+ *
+ * @generated from message feedmesh.events.v1.CelebrityBackfilled
+ */
+export type CelebrityBackfilled = Message<"feedmesh.events.v1.CelebrityBackfilled"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The `since` of the CelebrityDemoting this answers.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 2;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message feedmesh.events.v1.CelebrityBackfilled.
+ * Use `create(CelebrityBackfilledSchema)` to create a new message.
+ */
+export const CelebrityBackfilledSchema: GenMessage<CelebrityBackfilled> = /*@__PURE__*/
+  messageDesc(file_feedmesh_events_v1_events, 10);
+
+/**
  * EngagementEvent is the payload of the "engagement" topic, keyed by post id.
  *
  * @generated from message feedmesh.events.v1.EngagementEvent
@@ -464,7 +542,7 @@ export type EngagementEvent = Message<"feedmesh.events.v1.EngagementEvent"> & {
  * Use `create(EngagementEventSchema)` to create a new message.
  */
 export const EngagementEventSchema: GenMessage<EngagementEvent> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 9);
+  messageDesc(file_feedmesh_events_v1_events, 11);
 
 /**
  * Liked says user_id liked post_id.
@@ -506,7 +584,7 @@ export type Liked = Message<"feedmesh.events.v1.Liked"> & {
  * Use `create(LikedSchema)` to create a new message.
  */
 export const LikedSchema: GenMessage<Liked> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 10);
+  messageDesc(file_feedmesh_events_v1_events, 12);
 
 /**
  * Unliked says user_id no longer likes post_id.
@@ -548,7 +626,7 @@ export type Unliked = Message<"feedmesh.events.v1.Unliked"> & {
  * Use `create(UnlikedSchema)` to create a new message.
  */
 export const UnlikedSchema: GenMessage<Unliked> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 11);
+  messageDesc(file_feedmesh_events_v1_events, 13);
 
 /**
  * Commented says a comment was added.
@@ -597,7 +675,7 @@ export type Commented = Message<"feedmesh.events.v1.Commented"> & {
  * Use `create(CommentedSchema)` to create a new message.
  */
 export const CommentedSchema: GenMessage<Commented> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 12);
+  messageDesc(file_feedmesh_events_v1_events, 14);
 
 /**
  * CommentDeleted says a comment was deleted.
@@ -625,7 +703,7 @@ export type CommentDeleted = Message<"feedmesh.events.v1.CommentDeleted"> & {
  * Use `create(CommentDeletedSchema)` to create a new message.
  */
 export const CommentDeletedSchema: GenMessage<CommentDeleted> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 13);
+  messageDesc(file_feedmesh_events_v1_events, 15);
 
 /**
  * MediaEvent is the payload of the "media" topic, keyed by media id.
@@ -676,7 +754,7 @@ export type MediaEvent = Message<"feedmesh.events.v1.MediaEvent"> & {
  * Use `create(MediaEventSchema)` to create a new message.
  */
 export const MediaEventSchema: GenMessage<MediaEvent> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 14);
+  messageDesc(file_feedmesh_events_v1_events, 16);
 
 /**
  * MediaUploaded says an upload was verified.
@@ -725,7 +803,7 @@ export type MediaUploaded = Message<"feedmesh.events.v1.MediaUploaded"> & {
  * Use `create(MediaUploadedSchema)` to create a new message.
  */
 export const MediaUploadedSchema: GenMessage<MediaUploaded> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 15);
+  messageDesc(file_feedmesh_events_v1_events, 17);
 
 /**
  * MediaProcessed says the variants of a media object are ready (or failed).
@@ -760,7 +838,7 @@ export type MediaProcessed = Message<"feedmesh.events.v1.MediaProcessed"> & {
  * Use `create(MediaProcessedSchema)` to create a new message.
  */
 export const MediaProcessedSchema: GenMessage<MediaProcessed> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 16);
+  messageDesc(file_feedmesh_events_v1_events, 18);
 
 /**
  * UserEvent is the payload of the "users" topic, keyed by user id.
@@ -811,7 +889,7 @@ export type UserEvent = Message<"feedmesh.events.v1.UserEvent"> & {
  * Use `create(UserEventSchema)` to create a new message.
  */
 export const UserEventSchema: GenMessage<UserEvent> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 17);
+  messageDesc(file_feedmesh_events_v1_events, 19);
 
 /**
  * UserCreated says an account was created.
@@ -846,7 +924,7 @@ export type UserCreated = Message<"feedmesh.events.v1.UserCreated"> & {
  * Use `create(UserCreatedSchema)` to create a new message.
  */
 export const UserCreatedSchema: GenMessage<UserCreated> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 18);
+  messageDesc(file_feedmesh_events_v1_events, 20);
 
 /**
  * UserUpdated says a profile changed.
@@ -881,5 +959,5 @@ export type UserUpdated = Message<"feedmesh.events.v1.UserUpdated"> & {
  * Use `create(UserUpdatedSchema)` to create a new message.
  */
 export const UserUpdatedSchema: GenMessage<UserUpdated> = /*@__PURE__*/
-  messageDesc(file_feedmesh_events_v1_events, 19);
+  messageDesc(file_feedmesh_events_v1_events, 21);
 
