@@ -133,15 +133,6 @@ describe("errors and authorization", () => {
     await rejectsWith(s.grpc.feed.getHomeFeed({ pageToken: feed.nextPageToken }, a.opts), Code.InvalidArgument, "page_token");
   });
 
-  it("says UNIMPLEMENTED, with a reason, for services not built yet", async () => {
-    const u = await newUser(s.grpc);
-    const err = await rejectsWith(s.grpc.engagement.like({ postId: "1" }, u.opts), Code.Unimplemented);
-    assert.match(err.message, /not implemented yet/);
-    await rejectsWith(s.grpc.media.createUpload({ contentType: "image/jpeg", sizeBytes: 10n }, u.opts), Code.Unimplemented);
-    // A post with media needs the media service: the same honest answer, not a fake success.
-    await rejectsWith(s.grpc.post.createPost({ caption: "pic", mediaIds: ["m1"] }, u.opts), Code.Unimplemented);
-  });
-
   it("answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not a protobuf message", async () => {
     const client = new grpc.Client(s.grpcUrl.replace("http://", ""), grpc.credentials.createInsecure());
     try {

@@ -1,7 +1,8 @@
 // The BlobStore of the one-process mode: objects are files under a directory, and `handle` serves
 // the pre-signed URLs from the platform's HTTP server (mounted at the base URL's path, /blobs).
 // Pre-signed URLs carry an expiry and an HMAC-SHA256 (the store's secret key) over the method,
-// the key, the expiry and, for a PUT, the content type and the size limit; for a part, the upload
+// the key, the expiry and, for a PUT, the content type, the size limit and the SHA-256 checksum
+// header if one was asked for (the body must then match it); for a part, the upload
 // id and part number. The store behaves like S3 where clients can tell: 403 with an XML error for
 // a bad or expired signature, ETag headers (MD5 hex in quotes) on PUTs, 5 MiB minimum parts.
 //
@@ -33,6 +34,7 @@ import {
   MIN_PART_BYTES,
   type PresignedPut,
   type PresignPutOptions,
+  sha256Base64,
   validateContentType,
   validateExpires,
   validateKey,
@@ -42,6 +44,7 @@ import {
 } from "./blob.js";
 
 const MAGIC = "FMBLOB1 ";
+const CHECKSUM_HEADER = "x-amz-checksum-sha256";
 const HEADER_MAX = 4096;
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
@@ -94,14 +97,18 @@ export class EmbeddedBlobStore implements BlobStore {
     if (this.mount === "") throw new Error(`the blob store's base URL needs a path, such as /blobs: ${baseUrl}`);
   }
 
-  async presignPut(key: string, { contentType, sizeBytes, expiresSeconds }: PresignPutOptions): Promise<PresignedPut> {
+  async presignPut(key: string, { contentType, sizeBytes, expiresSeconds, sha256 }: PresignPutOptions): Promise<PresignedPut> {
     validateKey(key);
     validateContentType(contentType);
     validateSize(sizeBytes);
     validateExpires(expiresSeconds);
+    const checksum = sha256 === undefined ? "" : sha256Base64(sha256);
     const expires = expiry(expiresSeconds);
-    const sig = this.sign(["PUT", key, expires, contentType, sizeBytes]);
-    return { url: `${this.baseUrl}/${key}?expires=${expires}&size=${sizeBytes}&sig=${sig}`, headers: { "content-type": contentType } };
+    const sig = this.sign(["PUT", key, expires, contentType, sizeBytes, checksum]);
+    return {
+      url: `${this.baseUrl}/${key}?expires=${expires}&size=${sizeBytes}&sig=${sig}`,
+      headers: { "content-type": contentType, ...(checksum ? { [CHECKSUM_HEADER]: checksum } : {}) },
+    };
   }
 
   async presignGet(key: string, expiresSeconds: number): Promise<string> {
@@ -242,11 +249,12 @@ export class EmbeddedBlobStore implements BlobStore {
     const expires = q.get("expires") ?? "";
     const size = q.get("size") ?? "";
     const contentType = (header(req, "content-type") ?? "").trim();
-    this.verify(["PUT", key, expires, contentType, size], q);
+    const checksum = (header(req, CHECKSUM_HEADER) ?? "").trim();
+    this.verify(["PUT", key, expires, contentType, size, checksum], q);
     const length = contentLength(req, Number(size));
     const tmp = await this.tmpPath();
     try {
-      const etag = await receive(req, tmp, length, encodeHeader(contentType));
+      const etag = await receive(req, tmp, length, encodeHeader(contentType), checksum);
       await this.commit(tmp, key);
       res.writeHead(200, { etag: `"${etag}"`, "content-length": 0 });
       res.end();
@@ -439,9 +447,13 @@ function contentLength(req: Request, signedSize: number): number {
   return length;
 }
 
-/** Streams exactly `length` bytes of the body into a new file (after `prefix`); returns their MD5 hex. */
-async function receive(req: Request, path: string, length: number, prefix: Buffer | null): Promise<string> {
+/**
+ * Streams exactly `length` bytes of the body into a new file (after `prefix`); returns their MD5
+ * hex. With `sha256` (base64, as in S3's checksum header), the body must have that digest.
+ */
+async function receive(req: Request, path: string, length: number, prefix: Buffer | null, sha256 = ""): Promise<string> {
   const md5 = createHash("md5");
+  const digest = sha256 ? createHash("sha256") : null;
   let received = 0;
   const out = createWriteStream(path, { flags: "wx" });
   if (prefix) out.write(prefix);
@@ -452,12 +464,15 @@ async function receive(req: Request, path: string, length: number, prefix: Buffe
         received += chunk.length;
         if (received > length) throw new HttpError(400, "IncompleteBody", "the body is longer than its content-length");
         md5.update(chunk);
+        digest?.update(chunk);
         yield chunk;
       }
     },
     out,
   );
   if (received !== length) throw new HttpError(400, "IncompleteBody", `the body has ${received} bytes; content-length said ${length}`);
+  if (digest && digest.digest("base64") !== sha256)
+    throw new HttpError(400, "BadDigest", "the body's SHA-256 does not match the signed one");
   return md5.digest("hex");
 }
 

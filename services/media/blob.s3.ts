@@ -31,6 +31,7 @@ import {
   type CompletedPart,
   type PresignedPut,
   type PresignPutOptions,
+  sha256Base64,
   validateContentType,
   validateExpires,
   validateKey,
@@ -38,6 +39,8 @@ import {
   validatePartNumber,
   validateSize,
 } from "./blob.js";
+
+const CHECKSUM_HEADER = "x-amz-checksum-sha256";
 
 export interface S3BlobStoreConfig {
   /** The store's endpoint, e.g. http://127.0.0.1:19000. */
@@ -108,17 +111,26 @@ export class S3BlobStore implements BlobStore {
     await this.call(`HeadBucket ${this.bucket}`, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 
-  async presignPut(key: string, { contentType, sizeBytes, expiresSeconds }: PresignPutOptions): Promise<PresignedPut> {
+  async presignPut(key: string, { contentType, sizeBytes, expiresSeconds, sha256 }: PresignPutOptions): Promise<PresignedPut> {
     validateKey(key);
     validateContentType(contentType);
     validateSize(sizeBytes);
     validateExpires(expiresSeconds);
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: sizeBytes });
+    const checksum = sha256 === undefined ? undefined : sha256Base64(sha256);
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ContentType: contentType,
+      ContentLength: sizeBytes,
+      ...(checksum ? { ChecksumSHA256: checksum } : {}),
+    });
+    // The checksum stays a signed header (not hoisted into the query), so the store checks the body against it.
     const url = await getSignedUrl(this.client, command, {
       expiresIn: expiresSeconds,
-      signableHeaders: new Set(["content-type", "content-length"]),
+      signableHeaders: new Set(["content-type", "content-length", ...(checksum ? [CHECKSUM_HEADER] : [])]),
+      ...(checksum ? { unhoistableHeaders: new Set([CHECKSUM_HEADER]) } : {}),
     });
-    return { url, headers: { "content-type": contentType } };
+    return { url, headers: { "content-type": contentType, ...(checksum ? { [CHECKSUM_HEADER]: checksum } : {}) } };
   }
 
   async presignGet(key: string, expiresSeconds: number): Promise<string> {

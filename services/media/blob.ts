@@ -16,11 +16,17 @@ export interface PresignPutOptions {
   sizeBytes: number;
   /** How long the URL works, in seconds (1 to 604800). */
   expiresSeconds: number;
+  /**
+   * The SHA-256 of the content (lowercase hex), if known: the URL then needs the
+   * `x-amz-checksum-sha256` header (returned in `headers`), and the store refuses a body with
+   * another digest (400 BadDigest).
+   */
+  sha256?: string;
 }
 
 export interface PresignedPut {
   url: string;
-  /** Headers the client must send exactly, because they are signed (content-type). */
+  /** Headers the client must send exactly, because they are signed (content-type, the checksum). */
   headers: Record<string, string>;
 }
 
@@ -143,6 +149,12 @@ export function validatePartList(parts: CompletedPart[]): void {
     if (p.partNumber <= last) throw new BlobRequestError("InvalidPartOrder", "parts must be listed in ascending part-number order");
     last = p.partNumber;
   }
+}
+
+/** A SHA-256 in lowercase hex, as the port takes it, turned into the base64 of S3's checksum header. */
+export function sha256Base64(hex: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new BlobRequestError("InvalidArgument", "sha256 must be 64 lowercase hex digits");
+  return Buffer.from(hex, "hex").toString("base64");
 }
 
 /** An ETag without its quotes (S3 quotes them; clients pass either). */

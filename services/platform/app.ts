@@ -12,7 +12,7 @@ import { TokenVerifier } from "./auth.js";
 import { type Backends, openBackends, type Store } from "./backends.js";
 import type { CassandraDb } from "./cassandra.js";
 import { CallAuth, type Clients, createClients, SERVICES, type ServiceName } from "./clients.js";
-import { type Config, serviceAddr, type Target } from "./config.js";
+import { type Config, serviceAddr, splitAddr, type Target } from "./config.js";
 import type { EventBus } from "./events.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { createLogger, type Logger } from "./log.js";
@@ -35,6 +35,8 @@ export interface Runtime {
   clients: Clients;
   auth: CallAuth;
   pageTokens: PageTokens;
+  /** The base URL of this process's HTTP port (http://host:port); throws until the server listens. */
+  httpUrl(): string;
 }
 
 export type ModuleFactory = (rt: Runtime) => ServiceModule | Promise<ServiceModule>;
@@ -82,7 +84,20 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
     return unconfigured(name);
   }
 
-  const runtime: Runtime = { config, log, store: backends.store, bus, clients, auth, pageTokens: new PageTokens(secrets.pageTokenKey) };
+  let httpUrl: string | undefined;
+  const runtime: Runtime = {
+    config,
+    log,
+    store: backends.store,
+    bus,
+    clients,
+    auth,
+    pageTokens: new PageTokens(secrets.pageTokenKey),
+    httpUrl() {
+      if (!httpUrl) throw new Error("the HTTP server does not listen yet");
+      return httpUrl;
+    },
+  };
   const modules = await Promise.all(
     (Object.entries(factories) as [Target, ModuleFactory][])
       .filter(([name]) => target === "all" || name === target)
@@ -129,11 +144,14 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
     httpAddr: config.FEEDMESH_HTTP_ADDR,
     grpcAddr: config.FEEDMESH_GRPC_ADDR,
     services: all,
+    httpRoutes: modules.flatMap((m) => m.httpRoutes ?? []),
     log,
   }).catch(async (err) => {
     await backends.close();
     throw err;
   });
+  const { host } = splitAddr(config.FEEDMESH_HTTP_ADDR);
+  httpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.httpPort}`;
   for (const m of modules) await m.start?.();
   await bus.start();
   backends.startRelay(modules.filter((m) => m.publishes).map((m) => m.name));

@@ -23,7 +23,11 @@ const duration = (dflt: string) =>
       return Number.parseInt(v, 10) * { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[unit];
     });
 
-const schema = z.object({
+function signedUrlLifetime(ms: number): boolean {
+  return ms >= 1000 && ms <= 7 * 86400e3;
+}
+
+const fields = z.object({
   FEEDMESH_TARGET: z.enum(TARGETS).default("all"),
   /** Connect, gRPC-Web and gRPC over HTTP/1.1 and cleartext HTTP/2 (browsers, curl). */
   FEEDMESH_HTTP_ADDR: addr.default("127.0.0.1:8080"),
@@ -84,6 +88,30 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:16379"),
+  /**
+   * The S3-compatible object store for media (AWS S3, MinIO, versitygw, R2, ...). Without it the
+   * embedded store keeps media under FEEDMESH_DATA_DIR/blobs and serves it at /blobs on the HTTP port.
+   */
+  FEEDMESH_S3_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+\/?$/, "must be an http(s) URL without a path, e.g. http://127.0.0.1:19000")
+    .optional(),
+  FEEDMESH_S3_REGION: z.string().min(1).default("us-east-1"),
+  FEEDMESH_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")
+    .default("feedmesh-media"),
+  FEEDMESH_S3_ACCESS_KEY_ID: z.string().optional(),
+  FEEDMESH_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Where clients reach the embedded blob store, if not at this process's HTTP address (a proxy, another host name). */
+  FEEDMESH_MEDIA_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+\/[^?#\s]*[^/?#\s]$/, "must be an http(s) URL with a path, e.g. https://media.example.com/blobs")
+    .optional(),
+  /** How long pre-signed upload URLs work (1s to 7d, SigV4's longest). */
+  FEEDMESH_MEDIA_UPLOAD_TTL: duration("15m").refine(signedUrlLifetime, "must be from 1s to 7d"),
+  /** How long pre-signed download URLs work (1s to 7d). */
+  FEEDMESH_MEDIA_DOWNLOAD_TTL: duration("1h").refine(signedUrlLifetime, "must be from 1s to 7d"),
   FEEDMESH_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** Addresses (host:port of the gRPC port) of the other services, for the microservices mode. */
   FEEDMESH_IDENTITY_ADDR: addr.optional(),
@@ -94,6 +122,13 @@ const schema = z.object({
   FEEDMESH_ENGAGEMENT_ADDR: addr.optional(),
   FEEDMESH_NOTIFICATION_ADDR: addr.optional(),
   FEEDMESH_SEARCH_ADDR: addr.optional(),
+});
+
+/** Cross-field rules. */
+const schema = fields.superRefine((c, ctx) => {
+  for (const key of ["FEEDMESH_S3_ACCESS_KEY_ID", "FEEDMESH_S3_SECRET_ACCESS_KEY"] as const) {
+    if (c.FEEDMESH_S3_ENDPOINT && !c[key]) ctx.addIssue({ code: "custom", path: [key], message: "required with FEEDMESH_S3_ENDPOINT" });
+  }
 });
 
 export type Config = z.infer<typeof schema>;

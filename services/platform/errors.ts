@@ -28,6 +28,10 @@ export function alreadyExists(what: string): ConnectError {
   return new ConnectError(`${what} already exists`, Code.AlreadyExists);
 }
 
+export function failedPrecondition(message: string): ConnectError {
+  return new ConnectError(message, Code.FailedPrecondition);
+}
+
 export function permissionDenied(message: string): ConnectError {
   return new ConnectError(message, Code.PermissionDenied);
 }

@@ -1,4 +1,5 @@
-// The root secret, and the keys derived from it (HKDF) for service tokens and page tokens.
+// The root secret, and the keys derived from it (HKDF) for service tokens, page tokens and the
+// embedded blob store's URLs.
 // The embedded mode keeps a random root secret in its data directory (mode 0600), so tokens
 // survive a restart; separate processes get the same FEEDMESH_SECRET from their environment.
 import { hkdfSync, randomBytes } from "node:crypto";
@@ -10,12 +11,14 @@ import { ConfigError } from "./config.js";
 export interface Secrets {
   serviceTokenKey: Buffer;
   pageTokenKey: Buffer;
+  /** Signs the embedded blob store's pre-signed URLs. */
+  blobUrlKey: Buffer;
 }
 
 export function loadSecrets(config: Config): Secrets {
   const root = config.FEEDMESH_SECRET ? Buffer.from(config.FEEDMESH_SECRET) : embeddedRoot(config);
   const derive = (label: string) => Buffer.from(hkdfSync("sha256", root, "feedmesh", label, 32));
-  return { serviceTokenKey: derive("service-token"), pageTokenKey: derive("page-token") };
+  return { serviceTokenKey: derive("service-token"), pageTokenKey: derive("page-token"), blobUrlKey: derive("blob-url") };
 }
 
 function embeddedRoot(config: Config): Buffer {

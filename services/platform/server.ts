@@ -13,12 +13,14 @@ import * as grpc from "@grpc/grpc-js";
 import { splitAddr } from "./config.js";
 import { addGrpcService } from "./grpc.js";
 import type { Logger } from "./log.js";
-import type { ServiceRegistration } from "./service.js";
+import type { HttpRoute, ServiceRegistration } from "./service.js";
 
 export interface ServeOptions {
   httpAddr: string;
   grpcAddr: string;
   services: ServiceRegistration[];
+  /** Plain HTTP routes of the modules (the HTTP port only), tried before the 404. */
+  httpRoutes?: HttpRoute[];
   log: Logger;
 }
 
@@ -29,6 +31,9 @@ export interface RunningServer {
   close(graceMs: number): Promise<void>;
 }
 
+/** The largest request message either port accepts: RESOURCE_EXHAUSTED beyond. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const shutdown = new AbortController();
   const handler = connectNodeAdapter({
@@ -38,11 +43,25 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     shutdownSignal: shutdown.signal,
     // A misspelt or forged field is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
-    fallback: (req, res) => {
+    // the largest request message, as grpc-js' default on the gRPC port (the default here is 4 GiB)
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    fallback: async (req, res) => {
       const path = (req.url ?? "").split("?")[0];
       if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
         res.writeHead(shutdown.signal.aborted ? 503 : 200, { "content-type": "text/plain" });
         res.end(shutdown.signal.aborted ? "draining\n" : "ok\n");
+        return;
+      }
+      try {
+        // connect-node's response type differs from node's only in write()'s callback typing.
+        for (const route of opts.httpRoutes ?? []) if (await route(req, res as Parameters<HttpRoute>[1])) return;
+      } catch (err) {
+        opts.log.error({ err, method: req.method, path }, "HTTP route failed");
+        if (res.headersSent) res.end();
+        else {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ code: "internal", message: "internal error" }));
+        }
         return;
       }
       res.writeHead(404, { "content-type": "application/json" });
@@ -97,7 +116,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   await listen(listener, host, port, "FEEDMESH_HTTP_ADDR");
   const httpPort = (listener.address() as net.AddressInfo).port;
 
-  const grpcServer = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1 });
+  const grpcServer = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1, "grpc.max_receive_message_length": MAX_MESSAGE_BYTES });
   for (const s of opts.services) addGrpcService(grpcServer, s, shutdown.signal);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(opts.grpcAddr, grpc.ServerCredentials.createInsecure(), (err, p) =>

@@ -2,7 +2,7 @@
 // file store, an S3-compatible store), exercised over real HTTP with the global fetch, the way a
 // client uses the pre-signed URLs.
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BlobRequestError, type BlobStore, MIN_PART_BYTES } from "../../services/media/blob.js";
@@ -94,6 +94,25 @@ export function blobStoreContract(name: string, open: () => Promise<OpenedBlobSt
       const tooLong = await status(await put(signed.url, Buffer.concat([body, Buffer.from("x")]), signed.headers));
       assert.ok(tooLong === 403 || tooLong === 400, `one byte more than signed: HTTP ${tooLong}`);
       assert.equal(await store.head(key), null, "nothing was stored");
+    });
+
+    it("a PUT URL with a SHA-256 needs its checksum header and accepts only a body with that digest", async () => {
+      const key = newKey();
+      const body = randomBytes(4096);
+      const sha256 = createHash("sha256").update(body).digest("hex");
+      const signed = await store.presignPut(key, { contentType: "image/webp", sizeBytes: body.length, expiresSeconds: 60, sha256 });
+      assert.equal(signed.headers["x-amz-checksum-sha256"], Buffer.from(sha256, "hex").toString("base64"));
+      const other = Buffer.from(body);
+      other[0] = (other[0]! + 1) % 256;
+      assert.equal(await status(await put(signed.url, other, signed.headers)), 400, "another body of the same size: BadDigest");
+      assert.equal(await status(await put(signed.url, body, { "content-type": "image/webp" })), 403, "the checksum header is signed");
+      assert.equal(await store.head(key), null, "nothing was stored");
+      assert.equal(await status(await put(signed.url, body, signed.headers)), 200);
+      assert.deepEqual(await store.head(key), { sizeBytes: body.length, contentType: "image/webp" });
+      await assert.rejects(
+        store.presignPut(newKey(), { contentType: "image/webp", sizeBytes: 1, expiresSeconds: 60, sha256: "XYZ" }),
+        (err: unknown) => err instanceof BlobRequestError && err.code === "InvalidArgument",
+      );
     });
 
     it("refuses tampered URLs with 403: one character of the signature, or another key", async () => {
