@@ -24,7 +24,8 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+/** Starts every module (or those given, e.g. without one to test its outage) in one process. */
+export async function startSystem(env: Record<string, string> = {}, modules: Partial<typeof MODULES> = MODULES): Promise<TestSystem> {
   // Where the test servers are (scripts/infra/infra.sh env), for suites on the real backends.
   const servers = Object.fromEntries(
     ["FEEDMESH_CASSANDRA_CONTACT_POINTS", "FEEDMESH_KAFKA_BROKERS", "FEEDMESH_REDIS_URL"].flatMap((k) =>
@@ -39,7 +40,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     FEEDMESH_LOG_LEVEL: "silent",
     ...env,
   });
-  const app = await startApp(config, MODULES);
+  const app = await startApp(config, modules);
   const httpUrl = `http://127.0.0.1:${app.server.httpPort}`;
   const grpcUrl = `http://127.0.0.1:${app.server.grpcPort}`;
   return {

@@ -19,6 +19,8 @@ export async function feedModule(rt: Runtime): Promise<ServiceModule> {
   return {
     name: "feed",
     stop: () => feedCacheOf(rt).close(),
-    services: [registration(FeedService, feedRoutes(feed, rt.clients, rt.auth, rt.pageTokens, rt.config.FEEDMESH_CELEBRITY_THRESHOLD))],
+    services: [
+      registration(FeedService, feedRoutes(feed, rt.clients, rt.auth, rt.pageTokens, rt.config.FEEDMESH_CELEBRITY_THRESHOLD, rt.log)),
+    ],
   };
 }

@@ -4,7 +4,9 @@ import type { FeedService } from "../../gen/ts/feedmesh/feed/v1/feed_service_pb.
 import { FollowState } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
 import { actingUser } from "../platform/auth.js";
 import type { CallAuth, Clients } from "../platform/clients.js";
+import type { Logger } from "../platform/log.js";
 import { type PageTokens, pageSize } from "../platform/pagetoken.js";
+import { pageCounters } from "./counters.js";
 import type { HomeFeed } from "./feed.js";
 
 /** How many followed celebrities a read merges at most. */
@@ -16,6 +18,7 @@ export function feedRoutes(
   auth: CallAuth,
   tokens: PageTokens,
   celebrityThreshold: number,
+  log: Logger,
 ): ServiceImpl<typeof FeedService> {
   return {
     async getHomeFeed(req, ctx) {
@@ -47,8 +50,17 @@ export function feedRoutes(
           return new Set(res.relationships.filter((r) => r.outgoing === FollowState.FOLLOWING).map((r) => r.userId));
         },
       });
+      const counters = await pageCounters(
+        clients,
+        opts,
+        log,
+        page.items.map((i) => i.post.postId),
+      );
       return {
-        items: page.items.map(({ post, author }) => ({ post, ...(author ? { author } : {}) })),
+        items: page.items.map(({ post, author }) => {
+          const c = counters.get(post.postId);
+          return { post, ...(author ? { author } : {}), ...(c ? { counters: c } : {}) };
+        }),
         nextPageToken: page.next ? tokens.encode(scope, { p: page.next }) : "",
       };
     },
