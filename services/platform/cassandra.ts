@@ -120,6 +120,15 @@ export class CassandraDb {
     if (statements.some((s) => s.query.startsWith(OUTBOX_INSERT))) for (const listener of this.appended) listener();
   }
 
+  /** A conditional batch (lightweight transaction) on one partition; returns whether it applied. */
+  async batchIf(statements: Statement[]): Promise<boolean> {
+    try {
+      return (await this.client.batch(statements as never, { prepare: true })).wasApplied();
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
   /** Runs one statement with many parameter sets, many at a time (single-partition writes). */
   async concurrent(query: string, params: unknown[][], concurrencyLevel = 64): Promise<void> {
     if (params.length === 0) return;

@@ -1,9 +1,12 @@
 // The same store contracts on the real adapters: Cassandra (standing in for ScyllaDB).
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { CassandraEngagementStore } from "../../services/engagement/store.cassandra.js";
 import { CassandraFeedStore } from "../../services/feed/store.cassandra.js";
 import { CassandraGraphStore } from "../../services/graph/store.cassandra.js";
 import { CassandraIdentityStore } from "../../services/identity/store.cassandra.js";
+import { CassandraMediaStore } from "../../services/media/store.cassandra.js";
+import { CassandraNotificationStore } from "../../services/notification/store.cassandra.js";
 import { KafkaBus } from "../../services/platform/bus.kafka.js";
 import { types } from "../../services/platform/cassandra.js";
 import { encodeEvent } from "../../services/platform/events.js";
@@ -11,12 +14,17 @@ import { createKafka, ensureTopics, type KafkaOptions } from "../../services/pla
 import { createLogger } from "../../services/platform/log.js";
 import { OutboxRelay } from "../../services/platform/outbox.relay.js";
 import { CassandraPostStore } from "../../services/post/store.cassandra.js";
+import { CassandraSearchStore } from "../../services/search/store.cassandra.js";
 import { eventually } from "../harness.js";
 import { busContract } from "./bus.contract.js";
+import { engagementStoreContract } from "./engagement.contract.js";
 import { feedStoreContract } from "./feed.contract.js";
 import { graphStoreContract } from "./graph.contract.js";
 import { identityStoreContract } from "./identity.contract.js";
+import { mediaStoreContract } from "./media.contract.js";
+import { notificationStoreContract } from "./notification.contract.js";
 import { postStoreContract } from "./post.contract.js";
+import { searchStoreContract } from "./search.contract.js";
 import { closeCassandra, openCassandra } from "./stores.js";
 
 const relays: OutboxRelay[] = [];
@@ -28,6 +36,10 @@ feedStoreContract("cassandra", async () => CassandraFeedStore.open(await openCas
 postStoreContract("cassandra", async () => CassandraPostStore.open(await openCassandra()));
 graphStoreContract("cassandra", async () => CassandraGraphStore.open(await openCassandra()));
 identityStoreContract("cassandra", async () => CassandraIdentityStore.open(await openCassandra()));
+engagementStoreContract("cassandra", async () => CassandraEngagementStore.open(await openCassandra()));
+mediaStoreContract("cassandra", async () => CassandraMediaStore.open(await openCassandra()));
+notificationStoreContract("cassandra", async () => CassandraNotificationStore.open(await openCassandra()));
+searchStoreContract("cassandra", async () => CassandraSearchStore.open(await openCassandra()));
 
 busContract("Kafka (Cassandra outbox relayed to Kafka)", async () => {
   const log = createLogger("warn");

@@ -1,22 +1,34 @@
 // The store contracts on the embedded adapters (in-memory SQLite): no server needed.
+import { SqliteEngagementStore } from "../../services/engagement/store.sqlite.js";
 import { SqliteFeedStore } from "../../services/feed/store.sqlite.js";
 import { SqliteGraphStore } from "../../services/graph/store.sqlite.js";
 import { SqliteIdentityStore } from "../../services/identity/store.sqlite.js";
+import { SqliteMediaStore } from "../../services/media/store.sqlite.js";
+import { SqliteNotificationStore } from "../../services/notification/store.sqlite.js";
 import { EmbeddedBus } from "../../services/platform/bus.embedded.js";
 import { encodeEvent } from "../../services/platform/events.js";
 import { createLogger } from "../../services/platform/log.js";
 import { SqlitePostStore } from "../../services/post/store.sqlite.js";
+import { SqliteSearchStore } from "../../services/search/store.sqlite.js";
 import { busContract } from "./bus.contract.js";
+import { engagementStoreContract } from "./engagement.contract.js";
 import { feedStoreContract } from "./feed.contract.js";
 import { graphStoreContract } from "./graph.contract.js";
 import { identityStoreContract } from "./identity.contract.js";
+import { mediaStoreContract } from "./media.contract.js";
+import { notificationStoreContract } from "./notification.contract.js";
 import { postStoreContract } from "./post.contract.js";
+import { searchStoreContract } from "./search.contract.js";
 import { openSqlite } from "./stores.js";
 
 feedStoreContract("sqlite", async () => new SqliteFeedStore(openSqlite()));
 postStoreContract("sqlite", async () => new SqlitePostStore(openSqlite()));
 graphStoreContract("sqlite", async () => new SqliteGraphStore(openSqlite()));
 identityStoreContract("sqlite", async () => new SqliteIdentityStore(openSqlite()));
+engagementStoreContract("sqlite", async () => new SqliteEngagementStore(openSqlite()));
+mediaStoreContract("sqlite", async () => new SqliteMediaStore(openSqlite()));
+notificationStoreContract("sqlite", async () => new SqliteNotificationStore(openSqlite()));
+searchStoreContract("sqlite", async () => new SqliteSearchStore(openSqlite()));
 
 busContract("embedded (SQLite outbox)", async () => {
   const db = openSqlite();
