@@ -274,6 +274,34 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assert.match(lines[6].message, /captoin/);
   });
 
+  it("streams notifications over REST while the client stays", async () => {
+    const alice = await signUp(edge, "streama");
+    const bob = await signUp(edge, "streamb");
+    const ctrl = new AbortController();
+    setTimeout(() => ctrl.abort(), 30_000).unref();
+    // the response's headers come with its first message: follow while the request is open
+    const opened = fetch(`${edge.httpUrl}/v1/notifications:stream`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+      signal: ctrl.signal,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const follow = await rest(edge, "POST", `/v1/users/${alice.id}:follow`, { token: bob.token, body: {} });
+    const res = await opened;
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes(bob.id)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    ctrl.abort();
+    assert.equal(follow.status, 200);
+    // the transcoder sends a JSON array, one element per message, while the stream lasts
+    assert.match(text, /^\[\{"notification":\{/);
+    assert.ok(text.includes(bob.id), text);
+  });
+
   it("carries gRPC from a stock client (grpc-js) with a token", async () => {
     const u = await signUp(edge);
     const def = protoLoader.loadSync("feedmesh/identity/v1/identity_service.proto", {

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { newUser, startSystem, type TestSystem } from "./harness.js";
 
 describe("request size limits", () => {
@@ -28,5 +29,27 @@ describe("request size limits", () => {
     assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200);
     assert.equal((await s.grpc.identity.getCurrentUser({}, u.opts)).user?.userId, u.id);
     assert.equal((await s.grpc.post.createPost({ caption: "small" }, u.opts)).post?.caption, "small");
+  });
+});
+
+describe("an error about many fields", () => {
+  let s: TestSystem;
+  before(async () => {
+    s = await startSystem();
+  });
+  after(() => s.stop());
+
+  it("carries the first 20 violations and a count, on both ports (found by the fuzzer: 10,000 broke HTTP/2)", async () => {
+    const u = await newUser(s.grpc);
+    const { mediaId } = await s.grpc.media.createUpload({ contentType: "image/jpeg", sizeBytes: 1000n }, u.opts);
+    for (const c of [s.grpc, s.connect]) {
+      const err = await c.media.completeUpload({ mediaId, parts: Array.from({ length: 10_000 }, () => ({})) }, u.opts).then(
+        () => assert.fail("accepted"),
+        (e) => ConnectError.from(e),
+      );
+      assert.equal(err.code, Code.InvalidArgument);
+      assert.match(err.rawMessage, /and 19980 more$/);
+      assert.equal(err.findDetails(BadRequestSchema)[0]?.fieldViolations.length, 20);
+    }
   });
 });

@@ -11,9 +11,18 @@ export interface FieldViolation {
   description: string;
 }
 
+/**
+ * How many violations an error carries. The details travel in a response header (gRPC trailers):
+ * thousands of them (a 10,000-item list, each item wrong) would exceed the HTTP/2 header limit
+ * and turn a bad request into a protocol error.
+ */
+const MAX_VIOLATIONS = 20;
+
 export function invalidArgument(violations: FieldViolation[]): ConnectError {
-  const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-  return new ConnectError(message, Code.InvalidArgument, undefined, [{ desc: BadRequestSchema, value: { fieldViolations: violations } }]);
+  const shown = violations.slice(0, MAX_VIOLATIONS);
+  const more = violations.length - shown.length;
+  const message = shown.map((v) => `${v.field}: ${v.description}`).join("; ") + (more > 0 ? `; and ${more} more` : "");
+  return new ConnectError(message, Code.InvalidArgument, undefined, [{ desc: BadRequestSchema, value: { fieldViolations: shown } }]);
 }
 
 export function invalidField(field: string, description: string): ConnectError {
