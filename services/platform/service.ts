@@ -3,7 +3,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 
 export interface ServiceRegistration<S extends DescService = DescService> {
   desc: S;
@@ -35,15 +35,4 @@ export interface ServiceModule {
   start?(): Promise<void> | void;
   /** Stops background work; in-flight work finishes or is left for redelivery. */
   stop?(): Promise<void> | void;
-}
-
-/** A service whose implementation has not been built yet: every RPC says so, honestly. */
-export function notYetBuilt<S extends DescService>(desc: S, reason: string): ServiceRegistration {
-  const impl: Record<string, () => never> = {};
-  for (const m of desc.methods) {
-    impl[m.localName] = () => {
-      throw new ConnectError(`${desc.typeName}/${m.name} is not implemented yet: ${reason}`, Code.Unimplemented);
-    };
-  }
-  return { desc, impl } as unknown as ServiceRegistration;
 }
