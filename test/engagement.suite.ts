@@ -9,25 +9,9 @@ import type { EngagementEvent } from "../gen/ts/feedmesh/events/v1/events_pb.js"
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { openEngagementStore } from "../services/engagement/index.js";
 import { MODULES } from "../services/modules.js";
-import { eventually, newUser, settle, startSystem, type TestSystem } from "./harness.js";
+import { eventually, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
 type User = Awaited<ReturnType<typeof newUser>>;
-
-/** Asserts a call fails with a code and, when given, a field violation on `field`. */
-export async function rejectsWith(call: Promise<unknown>, code: Code, field?: string): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    assert.ok(err instanceof ConnectError, `a ConnectError, got ${err}`);
-    assert.equal(Code[err.code], Code[code], err.message);
-    if (field !== undefined) {
-      const fields = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
-      assert.ok(fields.includes(field), `violation on ${field}, got ${JSON.stringify(fields)}`);
-    }
-    return err;
-  }
-  assert.fail(`expected ${Code[code]}`);
-}
 
 export function engagementSuite(name: string, env: Record<string, string>): void {
   describe(`likes, comments and counters (${name})`, () => {

@@ -7,23 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { generateKeyPair, SignJWT } from "jose";
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
-import { newUser, settle, startSystem, type TestSystem } from "./harness.js";
-
-/** Asserts a call fails with a code and, for INVALID_ARGUMENT, a field violation on `field`. */
-async function rejectsWith(call: Promise<unknown>, code: Code, field?: string): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    assert.ok(err instanceof ConnectError, `a ConnectError, got ${err}`);
-    assert.equal(Code[err.code], Code[code], err.message);
-    if (field !== undefined) {
-      const fields = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
-      assert.ok(fields.includes(field), `violation on ${field}, got ${JSON.stringify(fields)}`);
-    }
-    return err;
-  }
-  assert.fail(`expected ${Code[code]}`);
-}
+import { newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
 describe("errors and authorization", () => {
   let s: TestSystem;

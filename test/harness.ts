@@ -1,11 +1,14 @@
 // Test harness: starts the whole system (target all) on port 0, and builds clients over the
 // wire (gRPC to the grpc-js port, Connect to the connect-node port).
+
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { MODULES } from "../services/modules.js";
 import { type App, startApp } from "../services/platform/app.js";
 import { SERVICES } from "../services/platform/clients.js";
@@ -110,4 +113,19 @@ export async function readFeed(c: Clients, opts: { headers: Record<string, strin
     pageToken = page.nextPageToken;
   } while (pageToken);
   return ids;
+}
+
+/** Asserts a call fails with a code and, when given, a field violation on `field`. */
+export async function rejectsWith(call: Promise<unknown>, code: Code, field?: string): Promise<ConnectError> {
+  const err = await call.then(
+    () => assert.fail(`expected ${Code[code]}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConnectError, `a ConnectError, got ${err}`);
+  assert.equal(Code[err.code], Code[code], err.message);
+  if (field !== undefined) {
+    const fields = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
+    assert.ok(fields.includes(field), `violation on ${field}, got ${JSON.stringify(fields)}`);
+  }
+  return err;
 }

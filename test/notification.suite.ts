@@ -9,7 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { type Notification, NotificationKind } from "../gen/ts/feedmesh/notification/v1/notification_service_pb.js";
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { type EncodedEvent, encodeEvent } from "../services/platform/events.js";
-import { eventually, newUser, settle, startSystem, type TestSystem } from "./harness.js";
+import { eventually, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
 type User = Awaited<ReturnType<typeof newUser>>;
 
@@ -18,20 +18,6 @@ export async function publish(s: TestSystem, e: EncodedEvent): Promise<void> {
   const store = s.app.backends.store;
   if (store.kind === "sqlite") store.db.appendEvent(e.topic, e.key, e.payload, e.headers);
   else await store.db.batch([store.db.outbox("post", e)]); // the post module's outbox is relayed
-}
-
-/** Asserts a call fails with a code and, for INVALID_ARGUMENT, a field violation on `field`. */
-export async function rejectsWith(call: Promise<unknown>, code: Code, field?: string): Promise<void> {
-  const err = await call.then(
-    () => assert.fail(`expected ${Code[code]}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ConnectError, `a ConnectError, got ${err}`);
-  assert.equal(Code[err.code], Code[code], err.message);
-  if (field !== undefined) {
-    const fields = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
-    assert.ok(fields.includes(field), `violation on ${field}, got ${JSON.stringify(fields)}`);
-  }
 }
 
 export function notificationSuite(name: string, env: Record<string, string>): void {

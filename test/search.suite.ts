@@ -7,8 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { SearchSort } from "../gen/ts/feedmesh/search/v1/search_service_pb.js";
 import { encodeEvent } from "../services/platform/events.js";
-import { eventually, newUser, settle, startSystem, type TestSystem } from "./harness.js";
-import { publish, rejectsWith } from "./notification.suite.js";
+import { eventually, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
+import { publish } from "./notification.suite.js";
 
 type User = Awaited<ReturnType<typeof newUser>>;
 let unique = 0;
