@@ -4,9 +4,8 @@
 // embedded backends (engagement.test.ts) and on Cassandra, Kafka and Redis (engagement.real.test.ts).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { EngagementEvent } from "../gen/ts/feedmesh/events/v1/events_pb.js";
-import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { openEngagementStore } from "../services/engagement/index.js";
 import { MODULES } from "../services/modules.js";
 import { eventually, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";

@@ -3,10 +3,9 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { generateKeyPair, SignJWT } from "jose";
-import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
 describe("errors and authorization", () => {

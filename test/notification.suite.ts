@@ -7,7 +7,6 @@ import { after, before, describe, it } from "node:test";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Notification, NotificationKind } from "../gen/ts/feedmesh/notification/v1/notification_service_pb.js";
-import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { type EncodedEvent, encodeEvent } from "../services/platform/events.js";
 import { eventually, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
