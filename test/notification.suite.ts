@@ -8,6 +8,7 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Notification, NotificationKind } from "../gen/ts/feedmesh/notification/v1/notification_service_pb.js";
 import { type EncodedEvent, encodeEvent } from "../services/platform/events.js";
+import { ids } from "../services/platform/ids.js";
 import { eventually, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
 type User = Awaited<ReturnType<typeof newUser>>;
@@ -85,7 +86,7 @@ export function notificationSuite(name: string, env: Record<string, string>): vo
       const liked = encodeEvent("engagement", postId, {
         event: { case: "liked", value: { postId, postAuthorId: author.id, userId: fan.id, likeCount: 1n } },
       });
-      const commentId = "123456789";
+      const commentId = ids.next(); // unique: the real backends' keyspace is shared across runs
       const commented = encodeEvent("engagement", postId, {
         event: { case: "commented", value: { commentId, postId, postAuthorId: author.id, authorId: fan.id, text: "nice" } },
       });

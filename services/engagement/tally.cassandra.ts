@@ -128,7 +128,9 @@ export class Tally {
         serial = true;
         lost = false;
       }
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(attempt, 10)));
+      // exponential backoff with full jitter: contenders for one shard spread out instead of
+      // colliding again in the next Paxos round
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 4 * 2 ** attempt)));
     }
   }
 

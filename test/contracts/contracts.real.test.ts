@@ -64,6 +64,7 @@ busContract("Kafka (Cassandra outbox relayed to Kafka)", async () => {
       await db.batch([db.outbox(component, e)]);
     },
     newBus: () => new KafkaBus(kafka, log, options.prefix),
+    published: () => eventually(async () => assert.equal(await relay.pending(), 0), 60_000),
   };
 });
 
