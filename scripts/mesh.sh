@@ -7,6 +7,7 @@
 #   scripts/mesh.sh up               start the infrastructure, every target, then the edge
 #                                    (idempotent; MESH_EDGE=0: no edge)
 #   scripts/mesh.sh down             stop the edge, every target, then the infrastructure
+#   scripts/mesh.sh stop             stop the edge and every target; the infrastructure keeps running
 #   scripts/mesh.sh ps               each target and the edge: pid, ports, health; then the
 #                                    infrastructure
 #   scripts/mesh.sh restart TARGET   stop and start one target (the others keep running)
@@ -111,10 +112,10 @@ case "${1:-}" in
     if [ "$edge_rc" != 0 ]; then say "the targets run, but the edge did not start (see above; log: $("$EDGE" logfile))"; exit 1; fi
     say "up; logs in $MESH_HOME/logs (edge: $("$EDGE" logfile)); traces at http://127.0.0.1:19411/zipkin/"
     ;;
-  down)
+  down|stop)
     "$EDGE" stop
     for t in "${TARGETS[@]}"; do stop_target "$t"; done
-    "$ROOT/scripts/infra/infra.sh" down
+    [ "$1" = stop ] || "$ROOT/scripts/infra/infra.sh" down
     ;;
   ps) cmd_ps ;;
   restart)

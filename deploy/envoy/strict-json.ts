@@ -133,8 +133,8 @@ function envoy_on_request(h)
   local s = body:getBytes(0, body:length())
   local _, unknown = skip(s, 1, fields, "")
   if unknown then
-    h:respond({ [":status"] = "400", ["content-type"] = "application/json" },
-      '{"code":3,"message":"unknown field \\\\"' .. unknown:gsub('[^%w_.]', '?') .. '\\\\" in the request body","details":[]}')
+    -- plain text: the edge's local_reply_config turns it into the google.rpc.Status JSON body
+    h:respond({ [":status"] = "400" }, 'unknown field "' .. unknown:gsub('[^%w_.]', '?') .. '" in the request body')
   end
 end
 `;

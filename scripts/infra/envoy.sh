@@ -51,10 +51,10 @@ PIDFILE="$RUN/pid"
 LOG="$RUN/server.log"
 CFGFILE="$RUN/config.path"        # the config the running Envoy was started with
 
-# The config's ports: admin's, then the listeners' (port_value lines under `admin:` and under
-# `listeners:`, up to `clusters:`). The edge's address in status is the first listener's host.
+# The config's ports: admin's, then the listeners' (port_value under `admin:`, on its line or
+# below, and under `listeners:`, up to `clusters:`; block or flow style). The edge's address in status is the first listener's host.
 config_ports() {
-  awk '/^admin:/{s=1; next} /^[a-z_]+:/{s=0} /^  listeners:/{s=1; next} /^  clusters:/{s=0}
+  awk '/^admin:/{s=1} /^[a-z_]+:/ && !/^admin:/{s=0} /^  listeners:/{s=1} /^  clusters:/{s=0}
        s && match($0, /port_value: *[0-9]+/){ v=substr($0, RSTART, RLENGTH); sub(/[^0-9]*/, "", v); print v }' "$CONFIG"
 }
 mapfile -t PORTS < <(config_ports)
