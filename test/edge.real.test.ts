@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -305,6 +305,27 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     // the transcoder sends a JSON array, one element per message, while the stream lasts
     assert.match(text, /^\[\{"notification":\{/);
     assert.ok(text.includes(bob.id), text);
+  });
+
+  it("passes Connect and gRPC-Web through, and health-checks its upstreams", async () => {
+    const u = await signUp(edge);
+    const auth = { headers: { authorization: `Bearer ${u.token}` } };
+    for (const transport of [
+      createConnectTransport({ baseUrl: edge.httpUrl, httpVersion: "1.1" }),
+      createGrpcWebTransport({ baseUrl: edge.httpUrl, httpVersion: "1.1" }),
+    ]) {
+      const c = clientsFor(transport);
+      assert.equal((await c.identity.getCurrentUser({}, auth)).user?.userId, u.id);
+      await assert.rejects(c.identity.getCurrentUser({}), (err) => ConnectError.from(err).code === Code.Unauthenticated);
+    }
+    // Envoy's own view: every upstream passed its gRPC (or /healthz) health check
+    const clusters = await (await fetch(`${edge.adminUrl}/clusters`)).text();
+    const flags = [...clusters.matchAll(/^(\w+)::[^:]+:\d+::health_flags::(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    assert.ok(flags.some((f) => f.startsWith("identity_grpc ")));
+    assert.deepEqual(
+      flags.filter((f) => !f.endsWith(" healthy")),
+      [],
+    );
   });
 
   it("carries gRPC from a stock client (grpc-js) with a token", async () => {
