@@ -79,7 +79,15 @@ function messageSchema(msg: DescMessage, omit: Set<string>): Schema {
   for (const f of msg.fields) {
     if (omit.has(f.name)) continue;
     properties[f.jsonName] = fieldSchema(f);
-    if (hasOption(f, validateField) && getOption(f, validateField).required) required.push(f.jsonName);
+    // absent is the empty value in proto3 JSON: a field that may not be empty must be present
+    const { item, list } = constraints(f);
+    const nonEmpty =
+      (item.minLength as number) > 0 ||
+      (list.minItems as number) > 0 ||
+      item.format === "email" ||
+      Array.isArray(item.enum) ||
+      (typeof item.pattern === "string" && f.fieldKind === "scalar" && !new RegExp(item.pattern).test(""));
+    if ((hasOption(f, validateField) && getOption(f, validateField).required) || nonEmpty) required.push(f.jsonName);
   }
   return {
     type: "object",
@@ -176,10 +184,9 @@ function constraints(f: DescField): { item: Schema; list: Schema } {
     }
     default:
   }
-  // int64 is a JSON string: its bounds become the pattern's job, not minimum/maximum
+  // int64 is a JSON string: its bounds cannot be said as minimum/maximum
   if (t.case === "int64") {
-    delete item.minimum;
-    delete item.maximum;
+    for (const k of ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]) delete item[k];
   }
   return { item, list };
 }
