@@ -17,7 +17,7 @@ const EXAMPLES = process.env.FEEDMESH_FUZZ_EXAMPLES ?? "15";
 const UNLIMITED = { maxTokens: 1_000_000, perSecond: 1_000_000 };
 
 /** Runs schemathesis; resolves with its exit code and output, and the failures its JUnit report lists. */
-function fuzz(edge: Edge, headers: string[]): Promise<{ code: number; out: string; failures: string[] }> {
+function fuzz(edge: Edge, headers: string[]): Promise<{ code: number; out: string; failures: string[]; tested: number }> {
   const st = execFileSync("bash", [join(ROOT, "scripts/infra/schemathesis.sh"), "path"], { encoding: "utf8" }).trim();
   const reports = mkdtempSync(join(tmpdir(), "feedmesh-fuzz-"));
   const args = [
@@ -47,10 +47,13 @@ function fuzz(edge: Edge, headers: string[]): Promise<{ code: number; out: strin
     "NotificationService_StreamNotifications",
   ];
   return new Promise((resolve) => {
-    execFile(st, args, { maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 }, (err, stdout, stderr) => {
+    // in the reports directory: schemathesis keeps a .schemathesis/ cache where it runs
+    execFile(st, args, { cwd: reports, maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 }, (err, stdout, stderr) => {
       const failures: string[] = [];
-      for (const f of readdirSync(reports)) {
+      let tested = 0;
+      for (const f of readdirSync(reports).filter((n) => n.endsWith(".xml"))) {
         const xml = readFileSync(join(reports, f), "utf8");
+        tested += [...xml.matchAll(/<testcase /g)].length;
         for (const m of xml.matchAll(/<testcase name="([^"]*)"[^>]*>\s*<(failure|error)[^>]*>([\s\S]*?)<\/\2>/g)) {
           const text = m[3]!.replaceAll("&#10;", "\n").replaceAll("&quot;", '"');
           // a crash inside the fuzzer itself (hypothesis' own bugs) is not an answer of ours
@@ -59,7 +62,7 @@ function fuzz(edge: Edge, headers: string[]): Promise<{ code: number; out: strin
         }
       }
       rmSync(reports, { recursive: true, force: true });
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}`, failures });
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}`, failures, tested });
     });
   });
 }
@@ -89,11 +92,13 @@ describe("schemathesis against the edge (Cassandra, Kafka, Redis)", () => {
     const run = await fuzz(edge, [`Authorization: Bearer ${u.token}`]);
     assert.deepEqual(run.failures, [], run.out.slice(-4000));
     assert.match(run.out, /Tested: 4\d/, run.out.slice(-4000)); // every operation was exercised
+    assert.ok(run.tested >= 40, `the JUnit report lists ${run.tested} operations`);
   });
 
   it("gets no 5xx and no hang from any generated request, anonymous", { timeout: 20 * 60_000 }, async () => {
     const run = await fuzz(edge, []);
     assert.deepEqual(run.failures, [], run.out.slice(-4000));
     assert.match(run.out, /Tested: 4\d/, run.out.slice(-4000));
+    assert.ok(run.tested >= 40, `the JUnit report lists ${run.tested} operations`);
   });
 });
