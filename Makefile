@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help install start test gen check-gen lint typecheck breaking bench-rpc clean
+.PHONY: help install start test gen check-gen lint typecheck breaking bench-rpc bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,6 +41,12 @@ breaking: install ## buf breaking (FILE rules) against BREAKING_AGAINST (default
 
 bench-rpc: install ## echo throughput and latency of grpc-js and connect-node, side by side
 	npm run bench:rpc
+
+bench: install ## the feed on the real stack vs its ceilings and the naive pull (≤ 30 min; docs/benchmarks.md)
+	bash scripts/infra/infra.sh up
+	bash scripts/infra/postgres.sh start
+	bash scripts/infra/ghz.sh install || echo "bench: ghz could not be installed (needs Go); the run goes on without it"
+	eval "$$(bash scripts/infra/infra.sh env)" && eval "$$(bash scripts/infra/postgres.sh env)" && node --import tsx bench/feed/run.ts
 
 clean: ## remove the embedded data directory
 	rm -rf data

@@ -27,3 +27,5 @@ node --import tsx --test --test-reporter=spec --test-concurrency=1 \
   'test/**/*.real.test.ts'
 step "bench-rpc smoke run"
 node --import tsx bench/rpc/run.ts --smoke
+step "bench (feed) smoke run: tiny graphs on the real backends"
+node --import tsx bench/feed/run.ts --smoke
