@@ -10,6 +10,9 @@ import { groupBy, inParallel, KEYS_IN_FLIGHT } from "./parallel.js";
 
 const tracer = trace.getTracer("feedmesh");
 
+/** How often a consumer busy with one event tells the broker it is alive (session: 10 s). */
+const HEARTBEAT_WHILE_HANDLING_MS = 2_000;
+
 export class KafkaBus implements EventBus {
   private readonly groups = new Map<string, Map<Topic, EventHandler<Topic>>>();
   private readonly consumers: Consumer[] = [];
@@ -58,7 +61,16 @@ export class KafkaBus implements EventBus {
             async (messages) => {
               for (const message of messages) {
                 if (!isRunning() || isStale()) return;
-                if (handler && message.value) await this.handle(group, topic, handler, message);
+                if (handler && message.value) {
+                  // A long handler (a fan-out to 10^5 followers) must not outlast the session:
+                  // without heartbeats the broker would evict the consumer and redeliver forever.
+                  const beat = setInterval(() => heartbeat().catch(() => {}), HEARTBEAT_WHILE_HANDLING_MS);
+                  try {
+                    await this.handle(group, topic, handler, message);
+                  } finally {
+                    clearInterval(beat);
+                  }
+                }
                 finished(message.offset);
                 await heartbeat();
               }

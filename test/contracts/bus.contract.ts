@@ -84,6 +84,29 @@ export function busContract(name: string, rig: () => Promise<BusRig>): void {
       }
     });
 
+    it("handles an event whose handler outlasts the consumer session once, without redelivery", async () => {
+      const r = await rig();
+      const run = randomUUID().slice(0, 8);
+      const key = `${run}-long`;
+      let calls = 0;
+      const bus = r.newBus();
+      bus.subscribe(`contract-${run}-long`, "posts", async ({ key: k }) => {
+        if (k !== key) return;
+        calls++;
+        await new Promise((res) => setTimeout(res, 13_000)); // longer than Kafka's 10 s session
+      });
+      try {
+        await r.publish(key, "1");
+        await r.published();
+        await bus.start();
+        await eventually(async () => assert.ok(calls >= 1), 60_000);
+        await new Promise((res) => setTimeout(res, 16_000)); // the handler ends; a redelivery would start
+        assert.equal(calls, 1, "the event was delivered again: the consumer lost its session");
+      } finally {
+        await bus.stop();
+      }
+    });
+
     it("resumes a group after a restart without losing events written while it was down", async () => {
       const r = await rig();
       const run = randomUUID().slice(0, 8);
