@@ -10,7 +10,8 @@
 // BENCH_FANOUT_SIZES (follower counts of the fan-out curve, e.g. 10,1000), BENCH_ONLY=curves (skip
 // the workloads, the pull and the ceilings: for trying the curves alone), BENCH_ONLY=reads (of the
 // workloads only the home-feed reads: for profiling them), BENCH_STEP (seconds per step),
-// BENCH_REED_USERS and BENCH_SKEW_USERS (smaller graphs, for a rehearsal).
+// BENCH_REED_USERS and BENCH_SKEW_USERS (smaller graphs, for a rehearsal), BENCH_SETTLE_TIMEOUT
+// (seconds to wait for the fan-out to settle before going on; 600).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
