@@ -8,6 +8,7 @@ import cassandra from "cassandra-driver";
 import { FEED_SCRIPTS, RedisFeedCache } from "../../services/feed/cache.redis.js";
 import { IdGenerator } from "../../services/platform/ids.js";
 import { RedisConnection } from "../../services/platform/redis.js";
+import { runGhzJson } from "../rpc/ghz.js";
 import type { LoadResult as EchoResult } from "../rpc/load.js";
 import type { Ports } from "../rpc/server.js";
 import { type Stats, summarize } from "../rpc/stats.js";
@@ -57,19 +58,7 @@ export function ghzPath(): string | undefined {
 
 /** One ghz run; errors other than the calls cut off at the end of -z count. */
 export function ghz(bin: string, what: string, args: string[], c: number, seconds: number, target: string): Ghz {
-  const all = ["--insecure", ...args, "-c", String(c), "-z", `${seconds}s`, "--format", "json", target];
-  const r = JSON.parse(execFileSync(bin, all, { encoding: "utf8", maxBuffer: 256 << 20 })) as {
-    rps: number;
-    count: number;
-    latencyDistribution: { percentage: number; latency: number }[] | null;
-    statusCodeDistribution?: Record<string, number>;
-    errorDistribution?: Record<string, number>;
-  };
-  const at = (p: number) => (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
-  const cutOff = Object.entries(r.errorDistribution ?? {})
-    .filter(([msg]) => /transport is closing|context canceled/.test(msg))
-    .reduce((n, [, k]) => n + k, 0);
-  const g = { what, rps: r.rps, p50: at(50), p99: at(99), errors: r.count - (r.statusCodeDistribution?.OK ?? 0) - cutOff };
+  const g = { what, ...runGhzJson(bin, [...args, "-c", String(c), "-z", `${seconds}s`, target]) };
   say(`ghz ${what} c=${c}: ${Math.round(g.rps)} req/s, p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, ${g.errors} errors`);
   return g;
 }

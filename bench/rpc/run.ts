@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { runGhzJson } from "./ghz.js";
 import type { ClientKind, LoadResult } from "./load.js";
 import type { Ports, ServerKind } from "./server.js";
 
@@ -117,21 +118,9 @@ function findGhz(): string | undefined {
 }
 
 function runGhz(ghz: string, protoset: string, port: number, server: string): Ghz {
-  const args = ["--insecure", "--protoset", protoset, "--call", "feedmesh.bench.v1.EchoService/Echo", "-d", '{"message":"hi"}'];
-  args.push("-c", String(concurrency), "-z", `${Math.max(1, Math.round(seconds))}s`, "--format", "json", `127.0.0.1:${port}`);
-  const r = JSON.parse(execFileSync(ghz, args, { encoding: "utf8", maxBuffer: 64 << 20 })) as {
-    rps: number;
-    count: number;
-    latencyDistribution: { percentage: number; latency: number }[] | null;
-    statusCodeDistribution?: Record<string, number>;
-    errorDistribution?: Record<string, number>;
-  };
-  const at = (p: number) => (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
-  // -z cuts off the calls in flight when time is up ("transport is closing"): not failures.
-  const cutOff = Object.entries(r.errorDistribution ?? {})
-    .filter(([msg]) => /transport is closing|context canceled/.test(msg))
-    .reduce((n, [, count]) => n + count, 0);
-  return { server, rps: r.rps, p50: at(50), p99: at(99), errors: r.count - (r.statusCodeDistribution?.OK ?? 0) - cutOff };
+  const call = ["--protoset", protoset, "--call", "feedmesh.bench.v1.EchoService/Echo", "-d", '{"message":"hi"}'];
+  const load = ["-c", String(concurrency), "-z", `${Math.max(1, Math.round(seconds))}s`, `127.0.0.1:${port}`];
+  return { server, ...runGhzJson(ghz, [...call, ...load]) };
 }
 
 const rows: Row[] = [];
