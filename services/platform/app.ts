@@ -3,7 +3,7 @@
 // and the two listeners. main.ts and the tests both start the system through startApp.
 import { type DescService, toJson } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
-import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { JSONWebKeySet } from "jose";
 import { GetJwksResponseSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
@@ -25,6 +25,7 @@ import { registration, type ServiceModule, type ServiceRegistration } from "./se
 import type { EmbeddedDb } from "./sqlite.js";
 import { startTelemetry } from "./telemetry.js";
 import { createGrpcJsTransport } from "./transport.grpc.js";
+import { createLocalTransport } from "./transport.local.js";
 
 /** What every module gets. */
 export interface Runtime {
@@ -120,9 +121,7 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   };
   const domain = modules.flatMap((m) => m.services).map((s) => wrapService(s, deps));
   for (const s of domain) localNames.add(s.desc.typeName);
-  local = createRouterTransport((router) => {
-    for (const s of domain) router.service(s.desc, s.impl);
-  });
+  local = createLocalTransport(domain);
 
   const health = new HealthState();
   // Reflection describes the deployment's API: this process's services and those it reaches at a

@@ -30,8 +30,20 @@ export const PUBLIC_METHODS = new Set([
 /** Fetches the identity service's current JWKS. */
 export type JwksSource = () => Promise<JSONWebKeySet>;
 
+/** How many verified tokens are remembered, and for how long at most (bounded by their expiry). */
+const VERIFIED_MAX = 20_000;
+const VERIFIED_TTL_MS = 60_000;
+
 export class TokenVerifier {
   private jwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  /**
+   * Tokens that passed verification, with their principal and until when it holds: a user's
+   * token is verified once per minute rather than on every call it makes through the mesh (an
+   * ES256 verification costs more CPU than a whole in-process call). Only a successful check is
+   * remembered, never past the token's expiry; a signing key dropped from the JWKS stops
+   * verifying within the minute.
+   */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
   private fetchedAt = 0;
   private inflight: Promise<void> | undefined;
 
@@ -43,6 +55,16 @@ export class TokenVerifier {
   ) {}
 
   async verify(token: string): Promise<Principal> {
+    const hit = this.verified.get(token);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    if (hit) this.verified.delete(token);
+    const { principal, exp } = await this.check(token);
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { principal, until: Math.min(Date.now() + VERIFIED_TTL_MS, exp * 1000) });
+    return principal;
+  }
+
+  private async check(token: string): Promise<{ principal: Principal; exp: number }> {
     const kind = tokenAudience(token);
     if (kind === SERVICE_AUDIENCE) {
       const { payload } = await jwtVerify(token, this.serviceKey, {
@@ -52,7 +74,7 @@ export class TokenVerifier {
       }).catch(() => {
         throw unauthenticated("invalid service token");
       });
-      return { kind: "service", name: String(payload.sub) };
+      return { principal: { kind: "service", name: String(payload.sub) }, exp: payload.exp ?? 0 };
     }
     try {
       const { payload } = await jwtVerify(token, await this.keys(false), {
@@ -61,12 +83,12 @@ export class TokenVerifier {
         algorithms: ["ES256"],
       });
       if (typeof payload.sub !== "string" || !/^\d{1,20}$/.test(payload.sub)) throw unauthenticated("token has no valid subject");
-      return { kind: "user", userId: payload.sub };
+      return { principal: { kind: "user", userId: payload.sub }, exp: payload.exp ?? 0 };
     } catch (err) {
       if ((err as { code?: string }).code === "ERR_JWKS_NO_MATCHING_KEY" && Date.now() - this.fetchedAt > 5_000) {
         // A key we have not seen: the identity service may have rotated. Refresh once and retry.
         await this.keys(true);
-        return this.verify(token);
+        return this.check(token);
       }
       throw unauthenticated(`invalid access token: ${describeJoseError(err)}`);
     }

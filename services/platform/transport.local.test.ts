@@ -1,0 +1,110 @@
+// The in-process transport runs the wrapped handlers directly: the interceptors still apply
+// (authentication, validation, deadlines, error mapping), answers are complete messages, and
+// the verified-token cache never outlives a token.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { isMessage } from "@bufbuild/protobuf";
+import { createValidator } from "@bufbuild/protovalidate";
+import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { IdentityService, UserSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import { principal, TokenVerifier, USER_AUDIENCE } from "./auth.js";
+import { notFound } from "./errors.js";
+import { createLogger } from "./log.js";
+import { wrapService } from "./middleware.js";
+import { registration } from "./service.js";
+import { createLocalTransport } from "./transport.local.js";
+
+const ISSUER = "feedmesh-test";
+const { publicKey, privateKey } = await generateKeyPair("ES256");
+const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+const token = (sub: string, ttlSeconds: number) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", kid: "k1" })
+    .setIssuer(ISSUER)
+    .setAudience(USER_AUDIENCE)
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(privateKey);
+const verifier = () => new TokenVerifier(ISSUER, Buffer.alloc(32, 1), async () => ({ keys: [jwk] }));
+
+/** An identity service whose GetUser answers with the caller, or NOT_FOUND, or waits for its deadline. */
+function transport() {
+  const impl = {
+    ...Object.fromEntries(
+      IdentityService.methods.map((m) => [m.localName, () => Promise.reject(new ConnectError("no", Code.Unimplemented))]),
+    ),
+    async getUser(req: { userId: string }, ctx: HandlerContext) {
+      if (req.userId === "404") throw notFound("user 404");
+      if (req.userId === "999") await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      const p = principal(ctx);
+      return { user: { userId: req.userId, displayName: p.kind === "user" ? p.userId : p.name } };
+    },
+  };
+  const deps = {
+    log: createLogger("silent"),
+    verifier: verifier(),
+    validator: createValidator(),
+    defaultDeadlineMs: 5_000,
+    maxDeadlineMs: 10_000,
+  };
+  const wrapped = wrapService(registration(IdentityService, impl as never), deps);
+  return createClient(IdentityService, createLocalTransport([wrapped]));
+}
+
+describe("in-process transport", () => {
+  const client = transport();
+
+  it("answers with a complete message, as the verified caller", async () => {
+    const res = await client.getUser({ userId: "7" }, { headers: { authorization: `Bearer ${await token("42", 60)}` } });
+    assert.ok(isMessage(res.user, UserSchema));
+    assert.equal(res.user?.displayName, "42");
+    assert.equal(res.user?.username, "", "fields the handler left out have their defaults");
+  });
+
+  it("keeps the interceptors: no token, a bad token, invalid input, errors, deadlines", async () => {
+    const auth = { authorization: `Bearer ${await token("42", 60)}` };
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => Code[0],
+        (err) => Code[ConnectError.from(err).code],
+      );
+    assert.equal(await code(client.getUser({ userId: "7" })), "Unauthenticated");
+    assert.equal(await code(client.getUser({ userId: "7" }, { headers: { authorization: "Bearer x.y.z" } })), "Unauthenticated");
+    const invalid = await client.getUser({ userId: "not-an-id" }, { headers: auth }).catch((err) => ConnectError.from(err));
+    assert.equal((invalid as ConnectError).code, Code.InvalidArgument);
+    assert.match((invalid as ConnectError).rawMessage, /user_id/);
+    assert.equal(await code(client.getUser({ userId: "404" }, { headers: auth })), "NotFound");
+    assert.equal(await code(client.getUser({ userId: "999" }, { headers: auth, timeoutMs: 50 })), "DeadlineExceeded");
+    const abort = new AbortController();
+    const call = code(client.getUser({ userId: "999" }, { headers: auth, signal: abort.signal }));
+    abort.abort();
+    assert.equal(await call, "Canceled");
+  });
+});
+
+describe("verified-token cache", () => {
+  it("never accepts a token past its expiry, even one it verified before", async () => {
+    const v = verifier();
+    const t = await token("42", 1);
+    assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
+    assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
+    await new Promise((r) => setTimeout(r, 1_100 - (Date.now() % 1000) + 1000));
+    await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated && /expired/.test(err.rawMessage));
+  });
+
+  it("tells tokens apart: a tampered copy of a verified token is refused", async () => {
+    const v = verifier();
+    const t = await token("42", 60);
+    await v.verify(t);
+    const [h, p, s] = t.split(".");
+    const forged = [
+      h,
+      Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), sub: "43" })).toString("base64url"),
+      s,
+    ].join(".");
+    await assert.rejects(v.verify(forged), (err: ConnectError) => err.code === Code.Unauthenticated);
+    assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
+  });
+});
