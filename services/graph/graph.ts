@@ -52,12 +52,17 @@ export class Graph {
   }
 
   async relationship(me: string, other: string): Promise<Relationship> {
-    const [outgoing, incoming, targetPrivate] = await Promise.all([
-      this.store.edge(me, other),
-      this.store.edge(other, me),
-      this.store.isPrivate(other),
-    ]);
-    return { userId: other, outgoing, incoming, targetPrivate };
+    return (await this.relationships(me, [other]))[0]!;
+  }
+
+  /** The relationships with several users, in the order asked, without duplicates. */
+  async relationships(me: string, others: string[]): Promise<Relationship[]> {
+    const unique = [...new Set(others)];
+    const edges = await this.store.edgesWith(me, unique);
+    return unique.map((userId) => {
+      const e = edges.get(userId)!;
+      return { userId, outgoing: e.outgoing, incoming: e.incoming, targetPrivate: e.private };
+    });
   }
 
   /** A private account's lists are visible to itself, its approved followers and services. */

@@ -29,7 +29,7 @@ export function graphRoutes(graph: Graph, tokens: PageTokens): ServiceImpl<typeo
     },
     async batchGetRelationships(req, ctx) {
       const me = actingUser(ctx);
-      return { relationships: (await Promise.all([...new Set(req.userIds)].map((id) => graph.relationship(me, id)))).map(toRelationship) };
+      return { relationships: (await graph.relationships(me, req.userIds)).map(toRelationship) };
     },
     async listFollowers(req, ctx) {
       const scope = `graph.followers:${req.userId}`;

@@ -12,6 +12,7 @@ import {
   type EdgeCursor,
   type EdgePage,
   type EdgeState,
+  type EdgesWith,
   type EventFor,
   FOLLOWING,
   type GraphStore,
@@ -59,6 +60,23 @@ export class CassandraGraphStore implements GraphStore {
 
   async isPrivate(userId: string): Promise<boolean> {
     return !!(await this.db.execute("SELECT private FROM graph_private WHERE user_id = ?", [BigInt(userId)])).first()?.private;
+  }
+
+  /** Three queries whatever the number of others: one partition, then two multi-partition INs. */
+  async edgesWith(userId: string, others: string[]): Promise<Map<string, EdgesWith>> {
+    const me = BigInt(userId);
+    const ids = [...new Set(others)].map(BigInt);
+    const [out, inc, priv] = await Promise.all([
+      this.db.execute("SELECT followee_id, state FROM graph_edges WHERE follower_id = ? AND followee_id IN ?", [me, ids]),
+      this.db.execute("SELECT follower_id, state FROM graph_edges WHERE follower_id IN ? AND followee_id = ?", [ids, me]),
+      this.db.execute("SELECT user_id, private FROM graph_private WHERE user_id IN ?", [ids]),
+    ]);
+    const outgoing = new Map(out.rows.map((r) => [r.followee_id.toString(), r.state as EdgeState]));
+    const incoming = new Map(inc.rows.map((r) => [r.follower_id.toString(), r.state as EdgeState]));
+    const isPrivate = new Set(priv.rows.filter((r) => r.private).map((r) => r.user_id.toString()));
+    return new Map(
+      others.map((o) => [o, { outgoing: outgoing.get(o) ?? NONE, incoming: incoming.get(o) ?? NONE, private: isPrivate.has(o) }]),
+    );
   }
 
   async addEdge(followerId: string, followeeId: string, state: EdgeState, now: number, event: EventFor): Promise<EdgeState> {

@@ -9,6 +9,7 @@ import {
   type EdgeCursor,
   type EdgePage,
   type EdgeState,
+  type EdgesWith,
   type EventFor,
   FOLLOWING,
   type GraphStore,
@@ -49,6 +50,19 @@ export class SqliteGraphStore implements GraphStore {
 
   async isPrivate(userId: string): Promise<boolean> {
     return !!this.db.get("SELECT 1 FROM graph_private WHERE user_id = ?", BigInt(userId));
+  }
+
+  async edgesWith(userId: string, others: string[]): Promise<Map<string, EdgesWith>> {
+    return new Map(
+      others.map((o) => [
+        o,
+        {
+          outgoing: this.edgeSync(userId, o),
+          incoming: this.edgeSync(o, userId),
+          private: !!this.db.get("SELECT 1 FROM graph_private WHERE user_id = ?", BigInt(o)),
+        },
+      ]),
+    );
   }
 
   async addEdge(followerId: string, followeeId: string, state: EdgeState, now: number, event: EventFor): Promise<EdgeState> {

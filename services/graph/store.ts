@@ -11,6 +11,12 @@ export interface Edge {
   createTime: number;
 }
 
+export interface EdgesWith {
+  outgoing: EdgeState;
+  incoming: EdgeState;
+  private: boolean;
+}
+
 export interface EdgeCursor {
   t: number;
   id: string;
@@ -61,6 +67,8 @@ export interface GraphStore {
   /** The state of the edge follower → followee. */
   edge(followerId: string, followeeId: string): Promise<EdgeState>;
   isPrivate(userId: string): Promise<boolean>;
+  /** The edges between a user and each of several others, both ways, and which of them are private. */
+  edgesWith(userId: string, others: string[]): Promise<Map<string, EdgesWith>>;
   /** Creates the edge in the given state unless one exists; returns the resulting state. */
   addEdge(followerId: string, followeeId: string, state: EdgeState, now: number, event: EventFor): Promise<EdgeState>;
   /** Removes the edge; returns its former state. The event is appended only if it was FOLLOWING. */

@@ -110,6 +110,26 @@ export function graphStoreContract(name: string, open: () => Promise<GraphStore>
       assert.equal((await store.counts(owner)).followers, 1);
     });
 
+    it("reads the edges with several users both ways, and their privacy, in one call", async () => {
+      const store = await open();
+      const [me, followed, follower, mutual, pending, stranger] = [gen.next(), gen.next(), gen.next(), gen.next(), gen.next(), gen.next()];
+      const privacy = encodeEvent("follows", pending, { event: { case: "privacyChanged", value: { userId: pending, private: true } } });
+      await store.setPrivate(pending, true, privacy, (_f, c) => ev(c));
+      await store.addEdge(me, followed, FOLLOWING, Date.now(), ev);
+      await store.addEdge(follower, me, FOLLOWING, Date.now(), ev);
+      await store.addEdge(me, mutual, FOLLOWING, Date.now(), ev);
+      await store.addEdge(mutual, me, FOLLOWING, Date.now(), ev);
+      await store.addEdge(me, pending, REQUESTED, Date.now(), ev);
+      const got = await store.edgesWith(me, [followed, follower, mutual, pending, stranger, followed]);
+      assert.deepEqual(Object.fromEntries(got), {
+        [followed]: { outgoing: FOLLOWING, incoming: NONE, private: false },
+        [follower]: { outgoing: NONE, incoming: FOLLOWING, private: false },
+        [mutual]: { outgoing: FOLLOWING, incoming: FOLLOWING, private: false },
+        [pending]: { outgoing: REQUESTED, incoming: NONE, private: true },
+        [stranger]: { outgoing: NONE, incoming: NONE, private: false },
+      });
+    });
+
     it("indexes new followers of a promoting or celebrity account, not of a regular or demoting one", async () => {
       const store = await open();
       const star = gen.next();
