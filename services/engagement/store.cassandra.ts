@@ -132,15 +132,15 @@ export class CassandraEngagementStore implements EngagementStore {
   }
 
   async counts(postIds: string[], userId: string | null): Promise<PostCounts[]> {
-    return Promise.all(
-      postIds.map(async (postId) => {
-        const [counts, mine] = await Promise.all([
-          this.tally.counts(postId),
-          userId === null ? null : this.tally.row(postId, LIKE, userId),
-        ]);
-        return { postId, ...counts, liked: mine?.present === true };
-      }),
-    );
+    const [counts, liked] = await Promise.all([
+      this.tally.countsOf(postIds),
+      userId === null ? new Set<string>() : this.likedBy(postIds, userId),
+    ]);
+    return postIds.map((postId) => ({ postId, ...counts.get(postId)!, liked: liked.has(postId) }));
+  }
+
+  likedBy(postIds: string[], userId: string): Promise<Set<string>> {
+    return this.tally.presentIn(postIds, LIKE, userId);
   }
 
   async dropPost(postId: string): Promise<void> {

@@ -133,20 +133,22 @@ export class SqliteEngagementStore implements EngagementStore {
 
   async counts(postIds: string[], userId: string | null): Promise<PostCounts[]> {
     if (postIds.length === 0) return [];
-    const list = JSON.stringify(postIds);
     const counts = new Map(
       this.db
-        .all(`SELECT post_id, likes, comments FROM engagement_counts WHERE post_id IN ${ID_LIST}`, list)
+        .all(`SELECT post_id, likes, comments FROM engagement_counts WHERE post_id IN ${ID_LIST}`, JSON.stringify(postIds))
         .map((r) => [col.id(r.post_id), { likes: col.num(r.likes), comments: col.num(r.comments) }]),
     );
-    const liked = new Set(
-      userId === null
-        ? []
-        : this.db
-            .all(`SELECT post_id FROM engagement_likes WHERE user_id = ? AND post_id IN ${ID_LIST}`, BigInt(userId), list)
-            .map((r) => col.id(r.post_id)),
-    );
+    const liked = userId === null ? new Set<string>() : await this.likedBy(postIds, userId);
     return postIds.map((postId) => ({ postId, likes: 0, comments: 0, ...counts.get(postId), liked: liked.has(postId) }));
+  }
+
+  async likedBy(postIds: string[], userId: string): Promise<Set<string>> {
+    if (postIds.length === 0) return new Set();
+    return new Set(
+      this.db
+        .all(`SELECT post_id FROM engagement_likes WHERE user_id = ? AND post_id IN ${ID_LIST}`, BigInt(userId), JSON.stringify(postIds))
+        .map((r) => col.id(r.post_id)),
+    );
   }
 
   async dropPost(postId: string): Promise<void> {

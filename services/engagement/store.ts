@@ -69,6 +69,8 @@ export interface EngagementStore {
   comments(postId: string, limit: number, after: string | null): Promise<CommentPage>;
   /** The counts of these posts (in this order), and whether userId likes each. */
   counts(postIds: string[], userId: string | null): Promise<PostCounts[]>;
+  /** The posts among these that userId likes. */
+  likedBy(postIds: string[], userId: string): Promise<Set<string>>;
   /** Forgets everything about a deleted post. */
   dropPost(postId: string): Promise<void>;
 }

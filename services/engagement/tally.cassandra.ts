@@ -149,19 +149,43 @@ export class Tally {
 
   /** A post's counts: the sum of its shards' static cells. */
   async counts(postId: string): Promise<Counts> {
-    const rows = (
-      await this.db.execute("SELECT DISTINCT post_id, shard, likes, comments FROM engagement_tally WHERE post_id = ? AND shard IN ?", [
-        BigInt(postId),
-        ALL_SHARDS,
-      ])
-    ).rows;
-    let likes = 0n;
-    let comments = 0n;
-    for (const r of rows) {
-      likes += r.likes ?? 0n;
-      comments += r.comments ?? 0n;
+    return (await this.countsOf([postId])).get(postId)!;
+  }
+
+  /**
+   * The counts of several posts: every shard of a few posts per query, at most 96 partition keys
+   * (ScyllaDB refuses more than 100 per query by default).
+   */
+  async countsOf(postIds: string[]): Promise<Map<string, Counts>> {
+    const out = new Map<string, Counts>(postIds.map((id) => [id, { likes: 0, comments: 0 }]));
+    const per = Math.floor(96 / SHARDS);
+    const ids = [...out.keys()].map(BigInt);
+    const chunks = [];
+    for (let i = 0; i < ids.length; i += per) chunks.push(ids.slice(i, i + per));
+    const results = await Promise.all(
+      chunks.map((chunk) =>
+        this.db.execute("SELECT DISTINCT post_id, shard, likes, comments FROM engagement_tally WHERE post_id IN ? AND shard IN ?", [
+          chunk,
+          ALL_SHARDS,
+        ]),
+      ),
+    );
+    for (const r of results.flatMap((res) => res.rows)) {
+      const c = out.get(r.post_id.toString())!;
+      c.likes += Number(r.likes ?? 0n);
+      c.comments += Number(r.comments ?? 0n);
     }
-    return { likes: Number(likes), comments: Number(comments) };
+    return out;
+  }
+
+  /** Whether one item is present in each of several posts (a user's likes of a page): one query. */
+  async presentIn(postIds: string[], kind: Kind, item: string): Promise<Set<string>> {
+    if (postIds.length === 0) return new Set();
+    const r = await this.db.execute(
+      "SELECT post_id, present FROM engagement_tally WHERE post_id IN ? AND shard = ? AND kind = ? AND item = ?",
+      [[...new Set(postIds)].map(BigInt), shardOf(item), kind, BigInt(item)],
+    );
+    return new Set(r.rows.filter((row) => row.present).map((row) => row.post_id.toString()));
   }
 
   /** The present rows among these items (several items per shard in one query). */

@@ -1,18 +1,23 @@
 // The same store contracts on the real adapters: Cassandra (standing in for ScyllaDB).
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { CountsCachedStore } from "../../services/engagement/store.cached.js";
 import { CassandraEngagementStore } from "../../services/engagement/store.cassandra.js";
+import type { Counts } from "../../services/engagement/store.js";
 import { CassandraFeedStore } from "../../services/feed/store.cassandra.js";
 import { CassandraGraphStore } from "../../services/graph/store.cassandra.js";
 import { CassandraIdentityStore } from "../../services/identity/store.cassandra.js";
 import { CassandraMediaStore } from "../../services/media/store.cassandra.js";
 import { CassandraNotificationStore } from "../../services/notification/store.cassandra.js";
 import { KafkaBus } from "../../services/platform/bus.kafka.js";
+import { OptionalCache } from "../../services/platform/cache.optional.js";
 import { types } from "../../services/platform/cassandra.js";
 import { encodeEvent } from "../../services/platform/events.js";
 import { createKafka, ensureTopics, type KafkaOptions } from "../../services/platform/kafka.js";
 import { createLogger } from "../../services/platform/log.js";
 import { OutboxRelay } from "../../services/platform/outbox.relay.js";
+import { RedisConnection } from "../../services/platform/redis.js";
+import { RedisPostCache } from "../../services/post/cache.redis.js";
 import { CassandraPostStore } from "../../services/post/store.cassandra.js";
 import { CassandraSearchStore } from "../../services/search/store.cassandra.js";
 import { eventually } from "../harness.js";
@@ -28,15 +33,30 @@ import { searchStoreContract } from "./search.contract.js";
 import { closeCassandra, openCassandra } from "./stores.js";
 
 const relays: OutboxRelay[] = [];
+let redis: RedisConnection | undefined;
 after(async () => {
   for (const r of relays) await r.stop();
   await closeCassandra();
+  await redis?.close();
 });
 feedStoreContract("cassandra", async () => CassandraFeedStore.open(await openCassandra()));
 postStoreContract("cassandra", async () => CassandraPostStore.open(await openCassandra()));
 graphStoreContract("cassandra", async () => CassandraGraphStore.open(await openCassandra()));
 identityStoreContract("cassandra", async () => CassandraIdentityStore.open(await openCassandra()));
 engagementStoreContract("cassandra", async () => CassandraEngagementStore.open(await openCassandra()));
+engagementStoreContract("cassandra, counts cached in Redis", async () => {
+  const url = process.env.FEEDMESH_REDIS_URL ?? "redis://127.0.0.1:16379";
+  const cache = new OptionalCache<Counts>(
+    "counts cache",
+    async () => {
+      redis ??= await RedisConnection.open({ url });
+      return new RedisPostCache(redis, { prefix: `test${Date.now()}:counts:` });
+    },
+    10,
+    createLogger("silent"),
+  );
+  return new CountsCachedStore(await CassandraEngagementStore.open(await openCassandra()), cache);
+});
 mediaStoreContract("cassandra", async () => CassandraMediaStore.open(await openCassandra()));
 notificationStoreContract("cassandra", async () => CassandraNotificationStore.open(await openCassandra()));
 searchStoreContract("cassandra", async () => CassandraSearchStore.open(await openCassandra()));

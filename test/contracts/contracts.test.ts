@@ -1,4 +1,6 @@
 // The store contracts on the embedded adapters (in-memory SQLite): no server needed.
+import { CountsCachedStore } from "../../services/engagement/store.cached.js";
+import type { Counts } from "../../services/engagement/store.js";
 import { SqliteEngagementStore } from "../../services/engagement/store.sqlite.js";
 import { SqliteFeedStore } from "../../services/feed/store.sqlite.js";
 import { SqliteGraphStore } from "../../services/graph/store.sqlite.js";
@@ -6,8 +8,10 @@ import { SqliteIdentityStore } from "../../services/identity/store.sqlite.js";
 import { SqliteMediaStore } from "../../services/media/store.sqlite.js";
 import { SqliteNotificationStore } from "../../services/notification/store.sqlite.js";
 import { EmbeddedBus } from "../../services/platform/bus.embedded.js";
+import { OptionalCache } from "../../services/platform/cache.optional.js";
 import { encodeEvent } from "../../services/platform/events.js";
 import { createLogger } from "../../services/platform/log.js";
+import { MemoryPostCache } from "../../services/post/cache.memory.js";
 import { SqlitePostStore } from "../../services/post/store.sqlite.js";
 import { SqliteSearchStore } from "../../services/search/store.sqlite.js";
 import { busContract } from "./bus.contract.js";
@@ -26,6 +30,14 @@ postStoreContract("sqlite", async () => new SqlitePostStore(openSqlite()));
 graphStoreContract("sqlite", async () => new SqliteGraphStore(openSqlite()));
 identityStoreContract("sqlite", async () => new SqliteIdentityStore(openSqlite()));
 engagementStoreContract("sqlite", async () => new SqliteEngagementStore(openSqlite()));
+engagementStoreContract(
+  "sqlite, counts cached in memory",
+  async () =>
+    new CountsCachedStore(
+      new SqliteEngagementStore(openSqlite()),
+      new OptionalCache<Counts>("counts cache", async () => new MemoryPostCache(), 10, createLogger("silent")),
+    ),
+);
 mediaStoreContract("sqlite", async () => new SqliteMediaStore(openSqlite()));
 notificationStoreContract("sqlite", async () => new SqliteNotificationStore(openSqlite()));
 searchStoreContract("sqlite", async () => new SqliteSearchStore(openSqlite()));

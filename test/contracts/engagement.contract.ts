@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import type { CommentRecord, EngagementStore } from "../../services/engagement/store.js";
 import { encodeEvent } from "../../services/platform/events.js";
 import { IdGenerator } from "../../services/platform/ids.js";
+import { inParallel } from "../../services/platform/parallel.js";
 
 export function engagementStoreContract(name: string, open: () => Promise<EngagementStore>): void {
   describe(`EngagementStore contract: ${name}`, () => {
@@ -200,6 +201,29 @@ export function engagementStoreContract(name: string, open: () => Promise<Engage
       ]);
       assert.deepEqual((await store.likers(p1, 10, null)).likers, []);
       assert.deepEqual((await store.comments(p2, 10, null)).comments, []);
+    });
+
+    it("counts a page of many posts at once (more than one query's worth), with the caller's likes", async () => {
+      const store = await open();
+      const posts = Array.from({ length: 15 }, () => gen.next());
+      const [me, other] = [gen.next(), gen.next()];
+      const { event } = recorder();
+      await inParallel(
+        posts.map((p, i) => [p, i] as const),
+        8,
+        async ([p, i]) => {
+          for (let k = 0; k < i % 4; k++) await store.like(p, k === 0 && i % 3 === 0 ? me : gen.next(), Date.now(), event);
+          if (i % 5 === 0) await store.like(p, other, Date.now(), event);
+        },
+      );
+      const got = await store.counts([...posts, posts[0]!], me);
+      assert.deepEqual(
+        got,
+        [...posts, posts[0]!].map((postId) => {
+          const i = posts.indexOf(postId);
+          return { postId, likes: (i % 4) + (i % 5 === 0 ? 1 : 0), comments: 0, liked: i % 4 > 0 && i % 3 === 0 };
+        }),
+      );
     });
   });
 }
