@@ -107,13 +107,18 @@ export class Fanout {
     await this.cache.remove(readers, entry.postId);
   }
 
-  /** Calls fn with each page of the author's current followers (memory stays bounded). */
+  /**
+   * Calls fn with each page of the author's current followers, reading the next page while fn
+   * writes this one (memory stays bounded: two pages at most).
+   */
   private async forFollowers(authorId: string, fn: (readers: string[]) => Promise<void>): Promise<void> {
-    let token = "";
-    do {
-      const page = await this.sources.followers(authorId, token);
+    let page = await this.sources.followers(authorId, "");
+    for (;;) {
+      const next = page.next === "" ? undefined : this.sources.followers(authorId, page.next);
+      next?.catch(() => undefined); // awaited below; a failure of fn must not leave it unhandled
       if (page.ids.length > 0) await fn(page.ids);
-      token = page.next;
-    } while (token !== "");
+      if (!next) return;
+      page = await next;
+    }
   }
 }

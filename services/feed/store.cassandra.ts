@@ -1,8 +1,8 @@
 // FeedStore on Cassandra/ScyllaDB: each reader's feed in month partitions (bounded), newest
 // first; a by-author index so an unfollow can take one author's posts out. Fan-out writes run
-// concurrently (single-partition inserts, not multi-partition batches).
+// concurrently (single-partition inserts, not multi-partition batches), both tables in one stream.
 import { monthOfId } from "../platform/buckets.js";
-import type { CassandraDb } from "../platform/cassandra.js";
+import type { CassandraDb, Statement } from "../platform/cassandra.js";
 import type { FeedEntry, FeedStore } from "./store.js";
 
 const MIGRATIONS = [
@@ -13,7 +13,19 @@ const MIGRATIONS = [
    CREATE TABLE IF NOT EXISTS feed_by_author (reader_id bigint, author_id bigint, post_id bigint, PRIMARY KEY ((reader_id, author_id), post_id))`,
 ];
 
+const INSERT_ENTRY = "INSERT INTO feed_entries (reader_id, month, post_id, author_id) VALUES (?, ?, ?, ?)";
+const INSERT_BY_AUTHOR = "INSERT INTO feed_by_author (reader_id, author_id, post_id) VALUES (?, ?, ?)";
+const INSERT_MONTH = "INSERT INTO feed_months (reader_id, month) VALUES (?, ?)";
+/** How many (reader, month) rows this process remembers having written (about 10 MB). */
+const KNOWN_MONTHS_MAX = 100_000;
+
 export class CassandraFeedStore implements FeedStore {
+  /**
+   * The feed_months rows this process wrote: they are never deleted, so a fan-out writes a
+   * reader's month row once per process rather than once per entry (a third of its inserts).
+   */
+  private readonly knownMonths = new Set<string>();
+
   private constructor(private readonly db: CassandraDb) {}
 
   static async open(db: CassandraDb): Promise<CassandraFeedStore> {
@@ -75,21 +87,23 @@ export class CassandraFeedStore implements FeedStore {
   }
 
   private async insert(pairs: [string, FeedEntry][]): Promise<void> {
-    const rows = pairs.map(([r, e]) => ({
-      reader: BigInt(r),
-      month: monthOfId(e.postId),
-      post: BigInt(e.postId),
-      author: BigInt(e.authorId),
-    }));
-    await this.db.concurrent(
-      "INSERT INTO feed_entries (reader_id, month, post_id, author_id) VALUES (?, ?, ?, ?)",
-      rows.map((x) => [x.reader, x.month, x.post, x.author]),
-    );
-    await this.db.concurrent(
-      "INSERT INTO feed_by_author (reader_id, author_id, post_id) VALUES (?, ?, ?)",
-      rows.map((x) => [x.reader, x.author, x.post]),
-    );
-    const months = new Map(rows.map((x) => [`${x.reader}:${x.month}`, [x.reader, x.month]]));
-    await this.db.concurrent("INSERT INTO feed_months (reader_id, month) VALUES (?, ?)", [...months.values()]);
+    const statements: Statement[] = [];
+    const months = new Map<string, [bigint, number]>();
+    for (const [r, e] of pairs) {
+      const [reader, month, post, author] = [BigInt(r), monthOfId(e.postId), BigInt(e.postId), BigInt(e.authorId)];
+      statements.push(
+        { query: INSERT_ENTRY, params: [reader, month, post, author] },
+        { query: INSERT_BY_AUTHOR, params: [reader, author, post] },
+      );
+      const key = `${r}:${month}`;
+      if (!this.knownMonths.has(key)) months.set(key, [reader, month]);
+    }
+    for (const params of months.values()) statements.push({ query: INSERT_MONTH, params });
+    // One stream of single-partition inserts, no barrier between the tables.
+    await this.db.concurrentMixed(statements);
+    for (const key of months.keys()) {
+      if (this.knownMonths.size >= KNOWN_MONTHS_MAX) this.knownMonths.delete(this.knownMonths.values().next().value!);
+      this.knownMonths.add(key);
+    }
   }
 }

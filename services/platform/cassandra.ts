@@ -139,6 +139,20 @@ export class CassandraDb {
     }
   }
 
+  /** Runs different statements concurrently (prepared), at most `concurrencyLevel` in flight. */
+  async concurrentMixed(statements: Statement[], concurrencyLevel = 64): Promise<void> {
+    if (statements.length === 0) return;
+    try {
+      await cassandra.concurrent.executeConcurrent(
+        this.client,
+        statements.map((s) => ({ query: s.query, params: s.params as unknown[] })),
+        { concurrencyLevel, raiseOnFirstError: true },
+      );
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
   /** Calls listener after each batch that put events in the outbox (the relay then runs at once). */
   onAppended(listener: () => void): void {
     this.appended.add(listener);
