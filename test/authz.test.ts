@@ -180,6 +180,15 @@ const ROWS: Record<string, Row> = {
     call: (w, k) => w.c.post.listUserPosts({ userId: w.users.owner.id }, w.opts(k)),
     check: (res, w) => assert.ok(res.posts.some((p: any) => p.postId === w.postId)),
   },
+  "PostService/ListPostsByAuthors": {
+    expect: SIGNED_IN,
+    call: (w, k) => w.c.post.listPostsByAuthors({ userIds: [w.users.owner.id] }, w.opts(k)),
+    check: (res, w, k) =>
+      assert.equal(
+        res.posts.some((p: any) => p.postId === w.postId),
+        canSee(k),
+      ),
+  },
   "PostService/EditPost": {
     expect: { anonymous: U, owner: OK, approved: PD, pending: PD, stranger: PD },
     call: async (w, k) => w.c.post.editPost({ postId: await w.freshPost(), caption: `edited by ${k}` }, w.opts(k)),

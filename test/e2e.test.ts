@@ -2,8 +2,9 @@
 // timelines, the home feed filled by fan-out, delete, and a restart that loses nothing.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { Code } from "@connectrpc/connect";
 import { FollowState } from "../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
-import { newUser, settle, startSystem, tempDir } from "./harness.js";
+import { newUser, rejectsWith, settle, startSystem, tempDir } from "./harness.js";
 
 describe("embedded mode end to end", () => {
   const data = tempDir();
@@ -176,6 +177,49 @@ describe("embedded mode end to end", () => {
       } while (token !== "");
       assert.equal(pages, 4);
       assert.deepEqual(seen, [...made].reverse());
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("merges several authors' timelines newest first, page by page, leaving out hidden authors", async () => {
+    const s = await startSystem();
+    try {
+      const [reader, a, b, hidden] = [
+        await newUser(s.grpc, "reader"),
+        await newUser(s.grpc, "a"),
+        await newUser(s.grpc, "b"),
+        await newUser(s.grpc, "hidden"),
+      ];
+      await s.grpc.graph.updatePrivacySettings({ settings: { private: true } }, hidden.opts);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        for (const u of [a, b, hidden]) {
+          const id = (await s.grpc.post.createPost({ caption: `${u.username} ${i}` }, u.opts)).post!.postId;
+          if (u !== hidden) ids.unshift(id); // newest first
+        }
+      }
+      const userIds = [a.id, b.id, hidden.id];
+      const first = await s.grpc.post.listPostsByAuthors({ userIds, pageSize: 4 }, reader.opts);
+      assert.deepEqual(
+        first.posts.map((p) => p.postId),
+        ids.slice(0, 4),
+      );
+      const rest = await s.grpc.post.listPostsByAuthors({ userIds, pageSize: 100, beforePostId: first.posts.at(-1)!.postId }, reader.opts);
+      assert.deepEqual(
+        rest.posts.map((p) => p.postId),
+        ids.slice(4),
+      );
+      // The private author's own posts are there for the author.
+      const own = await s.grpc.post.listPostsByAuthors({ userIds: [hidden.id], pageSize: 2 }, hidden.opts);
+      assert.equal(own.posts.length, 2);
+      // A new post shows at once (the timeline heads this process reuses are dropped by it).
+      const newest = (await s.grpc.post.createPost({ caption: "newest" }, b.opts)).post!.postId;
+      assert.equal((await s.grpc.post.listPostsByAuthors({ userIds, pageSize: 1 }, reader.opts)).posts[0]?.postId, newest);
+      await s.grpc.post.deletePost({ postId: newest }, b.opts);
+      assert.equal((await s.grpc.post.listPostsByAuthors({ userIds, pageSize: 1 }, reader.opts)).posts[0]?.postId, ids[0]);
+      await rejectsWith(s.grpc.post.listPostsByAuthors({ userIds: [] }, reader.opts), Code.InvalidArgument, "user_ids");
+      await rejectsWith(s.grpc.post.listPostsByAuthors({ userIds: ["x"] }, reader.opts), Code.InvalidArgument, "user_ids[0]");
     } finally {
       await s.stop();
     }

@@ -18,8 +18,8 @@ export interface FeedSources {
   users(userIds: string[]): Promise<User[]>;
   /** The accounts the reader follows that are over the celebrity threshold. */
   celebrities(): Promise<string[]>;
-  /** A celebrity's posts older than `before`, newest first. */
-  postsOf(authorId: string, limit: number, before: string | null): Promise<Post[]>;
+  /** The newest posts of these celebrities older than `before`, merged newest first, `limit` in all. */
+  pulled(authorIds: string[], limit: number, before: string | null): Promise<Post[]>;
   /** The authors among these that the reader follows now. */
   following(authorIds: string[]): Promise<Set<string>>;
 }
@@ -49,12 +49,12 @@ export class HomeFeed {
       const n = Math.min(100, want - posts.length + 2); // 100: the most one batch call takes
       const [entries, pulled] = await Promise.all([
         this.entries(readerId, n, cursor),
-        Promise.all(celebrities.map((c) => src.postsOf(c, n, cursor))),
+        celebrities.length > 0 ? src.pulled(celebrities, n, cursor) : Promise.resolve([]),
       ]);
       // Merge by id, newest first; keep n, so everything taken is below a single new cursor.
       const byId = new Map<string, { entry?: FeedEntry; post?: Post }>();
       for (const e of entries) byId.set(e.postId, { entry: e });
-      for (const p of pulled.flat()) byId.set(p.postId, { post: p });
+      for (const p of pulled) byId.set(p.postId, { post: p });
       const taken = [...byId.keys()].sort((a, b) => compareIds(b, a)).slice(0, n);
       if (taken.length === 0) {
         exhausted = true;
@@ -68,7 +68,7 @@ export class HomeFeed {
       for (const p of candidates) {
         if (p.authorId === readerId || pulledAuthors.has(p.authorId) || followed.has(p.authorId)) posts.push(p);
       }
-      exhausted = entries.length < n && pulled.every((list) => list.length < n);
+      exhausted = entries.length < n && pulled.length < n;
       if (exhausted) break;
     }
     const page = posts.slice(0, limit);

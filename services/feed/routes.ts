@@ -43,8 +43,8 @@ export function feedRoutes(
           } while (pageToken && out.length < MAX_CELEBRITIES);
           return out;
         },
-        postsOf: async (userId, limit, before) =>
-          (await clients.post.listUserPosts({ userId, pageSize: Math.min(limit, 100), beforePostId: before ?? "" }, opts)).posts,
+        pulled: async (userIds, limit, before) =>
+          (await clients.post.listPostsByAuthors({ userIds, pageSize: Math.min(limit, 100), beforePostId: before ?? "" }, opts)).posts,
         async following(userIds) {
           const res = await clients.graph.batchGetRelationships({ userIds }, opts);
           return new Set(res.relationships.filter((r) => r.outgoing === FollowState.FOLLOWING).map((r) => r.userId));

@@ -3,7 +3,8 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { invalidField, notFound, permissionDenied } from "../platform/errors.js";
 import { encodeEvent } from "../platform/events.js";
-import { ids } from "../platform/ids.js";
+import { compareIds, ids } from "../platform/ids.js";
+import { inParallel } from "../platform/parallel.js";
 import { hashtags, mentions } from "./caption.js";
 import type { MediaRefRecord, PostRecord, PostStore } from "./store.js";
 
@@ -15,6 +16,9 @@ export interface Reader {
   userId: string | null;
   follows(authorId: string): Promise<boolean>;
 }
+
+/** How many authors' timelines one ListPostsByAuthors reads at once. */
+const TIMELINES_IN_FLIGHT = 32;
 
 export interface CreateInput {
   requestId: string;
@@ -80,6 +84,22 @@ export class Posts {
   async listByAuthor(reader: Reader, authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
     if (!(await this.visibleAuthors(reader, [authorId])).has(authorId)) throw permissionDenied(`the account ${authorId} is private`);
     return this.store.listByAuthor(authorId, limit, before);
+  }
+
+  /**
+   * The newest posts of several authors older than `before`, merged newest first, `limit` in
+   * all; authors hidden from the reader are left out. Each timeline is read for `limit` posts.
+   */
+  async listByAuthors(reader: Reader, authorIds: string[], limit: number, before: string | null): Promise<PostRecord[]> {
+    const visible = [...(await this.visibleAuthors(reader, authorIds))];
+    const lists: PostRecord[][] = [];
+    await inParallel(visible, TIMELINES_IN_FLIGHT, async (a) => {
+      lists.push(await this.store.listByAuthor(a, limit, before));
+    });
+    return lists
+      .flat()
+      .sort((x, y) => compareIds(y.postId, x.postId))
+      .slice(0, limit);
   }
 
   async edit(me: string, postId: string, caption: string): Promise<PostRecord> {

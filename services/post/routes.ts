@@ -80,6 +80,10 @@ export function postRoutes(posts: Posts, clients: Clients, auth: CallAuth, token
       const last = page.at(-1);
       return { posts: page.map(toPost), nextPageToken: list.length > limit && last ? tokens.encode(scope, { p: last.postId }) : "" };
     },
+    async listPostsByAuthors(req, ctx) {
+      const list = await posts.listByAuthors(reader(ctx), req.userIds, pageSize(req.pageSize, 20), req.beforePostId || null);
+      return { posts: list.map(toPost) };
+    },
     async editPost(req, ctx) {
       return { post: toPost(await posts.edit(actingUser(ctx), req.postId, req.caption)) };
     },

@@ -8,8 +8,20 @@ import type { Logger } from "../platform/log.js";
 import type { PostCache } from "./cache.js";
 import type { PostRecord, PostStore } from "./store.js";
 
+/** How long this process reuses the head of an author's timeline; how stale another replica's may be. */
+const HEAD_TTL_MS = 1_000;
+const HEADS_MAX = 10_000;
+
 export class CachedPostStore implements PostStore {
   private readonly cache: OptionalCache<PostRecord>;
+  /**
+   * The newest posts of recently read authors (as read: `limit` of them), for a moment: the
+   * timelines of celebrities are pulled by every follower's feed read. This process's creates,
+   * edits and deletions drop them at once.
+   */
+  private readonly heads = new Map<string, { posts: PostRecord[]; limit: number; at: number }>();
+  /** Counts this process's changes: a head read while one happened is not kept. */
+  private changes = 0;
 
   constructor(
     private readonly inner: PostStore,
@@ -36,21 +48,41 @@ export class CachedPostStore implements PostStore {
     return postIds.flatMap((id) => found.get(id) ?? []);
   }
 
-  create(post: PostRecord, requestId: string, event: EncodedEvent): Promise<PostRecord> {
-    return this.inner.create(post, requestId, event);
+  async create(post: PostRecord, requestId: string, event: EncodedEvent): Promise<PostRecord> {
+    this.changes++;
+    const created = await this.inner.create(post, requestId, event);
+    this.changes++;
+    this.heads.delete(post.authorId);
+    return created;
   }
 
-  listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
-    return this.inner.listByAuthor(authorId, limit, before);
+  async listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
+    if (before !== null) return this.inner.listByAuthor(authorId, limit, before);
+    const head = this.heads.get(authorId);
+    // A head shorter than it was read for is the whole timeline.
+    if (head && Date.now() - head.at < HEAD_TTL_MS && (head.limit >= limit || head.posts.length < head.limit)) {
+      return head.posts.slice(0, limit);
+    }
+    const [at, changes] = [Date.now(), this.changes];
+    const posts = await this.inner.listByAuthor(authorId, limit, null);
+    if (changes === this.changes) {
+      if (this.heads.size >= HEADS_MAX) this.heads.delete(this.heads.keys().next().value!);
+      this.heads.set(authorId, { posts, limit, at });
+    }
+    return posts;
   }
 
   async update(postId: string, caption: string, hashtags: string[], mentions: string[], now: number, event: EncodedEvent): Promise<void> {
     await this.inner.update(postId, caption, hashtags, mentions, now, event);
+    this.changes++;
+    this.heads.clear(); // edits and deletions are rare: every head goes rather than a lookup of the author
     await this.invalidate(postId);
   }
 
   async markDeleted(postId: string, event: EncodedEvent): Promise<void> {
     await this.inner.markDeleted(postId, event);
+    this.changes++;
+    this.heads.clear();
     await this.invalidate(postId);
   }
 
