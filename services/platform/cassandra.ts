@@ -44,6 +44,12 @@ export class CassandraDb {
       localDataCenter: opts.localDataCenter,
       queryOptions: { consistency: cassandra.types.consistencies[opts.consistency], prepare: true },
       socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
+      // Two connections per local host, 4,096 requests in flight each: one connection's default
+      // of 2,048 was exhausted by a burst of feed reads (BusyConnectionError, answered UNAVAILABLE).
+      pooling: {
+        coreConnectionsPerHost: { [cassandra.types.distance.local]: 2, [cassandra.types.distance.remote]: 1 },
+        maxRequestsPerConnection: 4096,
+      },
       // bigint columns (our ids, counters) as JavaScript BigInt, both ways.
       encoding: { useBigIntAsLong: true, useBigIntAsVarint: true },
       ...(opts.username ? { credentials: { username: opts.username, password: opts.password ?? "" } } : {}),
