@@ -1,15 +1,20 @@
-// Relays the Cassandra outbox to Kafka: reads each shard of a component's outbox in order,
-// publishes with an idempotent producer, and deletes what Kafka acknowledged. An event whose
+// Relays the Cassandra outbox to Kafka: reads the shards of a component's outbox (each in order,
+// several at once; after a local write, just the shard written), publishes with an idempotent
+// producer, and deletes what Kafka acknowledged. An event whose
 // change was acknowledged to a client is in the outbox, so it reaches Kafka even if Kafka was down
 // at that moment (the relay retries until it is back). Delivery is at least once.
 import type { Kafka, Producer } from "kafkajs";
 import { Partitioners } from "kafkajs";
 import { type CassandraDb, OUTBOX_SHARDS, type Row, types } from "./cassandra.js";
 import type { Logger } from "./log.js";
+import { inParallel } from "./parallel.js";
 
 const BATCH = 500;
 /** How long after its write a row may still become visible to a read (a slow replica, a batch log). */
 const SETTLE_MS = 10_000;
+
+/** How many shards one round reads at once. */
+const SHARDS_IN_FLIGHT = 8;
 
 export class OutboxRelay {
   private readonly producer: Producer;
@@ -21,6 +26,10 @@ export class OutboxRelay {
   private failures = 0;
   /** The last relayed id per shard: reads start after it, skipping the tombstones of deleted rows. */
   private readonly after = new Map<number, unknown>();
+  /** Shards this process wrote to since they were last read; the others wait for the next sweep. */
+  private readonly dirty = new Set<number>();
+  private sweepDue = true;
+  private lastSweep = 0;
 
   constructor(
     private readonly db: CassandraDb,
@@ -35,7 +44,7 @@ export class OutboxRelay {
 
   start(): void {
     this.stopped = false;
-    this.db.onAppended(() => this.kick());
+    this.db.onAppended((component, shard) => this.kick(component, shard));
     this.kick();
   }
 
@@ -46,9 +55,19 @@ export class OutboxRelay {
     if (this.connected) await this.producer.disconnect().catch(() => undefined);
   }
 
-  /** Relays now (after a local write), or as soon as the current pass ends. */
-  kick(): void {
+  /**
+   * Relays now, or as soon as the current round ends: the shard this process just wrote to, or
+   * (no shard) every shard of every component, which the timer does every pollMs for events
+   * written by other processes.
+   */
+  kick(component?: string, shard?: number): void {
     if (this.stopped) return;
+    if (component === undefined || shard === undefined) this.sweepDue = true;
+    else {
+      const i = this.components.indexOf(component);
+      if (i < 0) return;
+      this.dirty.add(shard + OUTBOX_SHARDS * i);
+    }
     if (this.running) {
       this.again = true;
       return;
@@ -75,16 +94,19 @@ export class OutboxRelay {
     try {
       do {
         this.again = false;
-        for (const component of this.components) {
-          for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
-            if (this.stopped) return;
-            if ((await this.relayShard(component, shard)) === BATCH) this.again = true;
-          }
-        }
+        // A steady stream of local writes must not starve other processes' events.
+        if (Date.now() - this.lastSweep >= this.pollMs) this.sweepDue = true;
+        if (this.sweepDue) this.lastSweep = Date.now();
+        const keys = this.sweepDue ? Array.from({ length: this.components.length * OUTBOX_SHARDS }, (_, k) => k) : [...this.dirty];
+        this.sweepDue = false;
+        this.dirty.clear();
+        for (const key of await this.round(keys)) this.dirty.add(key); // shards with more to read
+        if (this.dirty.size > 0 || this.sweepDue) this.again = true;
       } while (this.again && !this.stopped);
       this.failures = 0;
     } catch (err) {
       this.failures++;
+      this.sweepDue = true;
       delay = Math.min(100 * 2 ** this.failures, 10_000);
       this.log.warn({ err: (err as Error).message, retryInMs: delay }, "outbox relay failed; events stay in the outbox");
     } finally {
@@ -96,10 +118,56 @@ export class OutboxRelay {
     }
   }
 
-  private async relayShard(component: string, shard: number): Promise<number> {
-    const key = shard + OUTBOX_SHARDS * this.components.indexOf(component);
+  /**
+   * One round: reads these shards (a few at once), publishes what they hold in one Kafka batch
+   * (each shard's rows in order), then deletes what Kafka acknowledged. Returns the shards that
+   * had a full batch (more to read).
+   */
+  private async round(keys: number[]): Promise<number[]> {
+    const found: { key: number; rows: Row[] }[] = [];
+    await inParallel(keys, SHARDS_IN_FLIGHT, async (key) => {
+      if (this.stopped) return;
+      const rows = await this.read(key);
+      if (rows.length > 0) found.push({ key, rows });
+    });
+    if (found.length === 0) return [];
+    if (!this.connected) {
+      await this.producer.connect();
+      this.connected = true;
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: byTopic(
+        found.flatMap((f) => f.rows),
+        this.prefix,
+      ),
+    });
+    await inParallel(found, SHARDS_IN_FLIGHT, async ({ key, rows }) => {
+      const [component, shard] = this.shardOf(key);
+      const deletes = rows.map((r) => ({
+        query: "DELETE FROM feedmesh_outbox WHERE component = ? AND shard = ? AND id = ?",
+        params: [component, shard, r.id],
+      }));
+      await this.db.client.batch(deletes, { prepare: true, logged: false });
+      // Rows become visible in id order only roughly: of two writes a moment apart, the one with
+      // the smaller id may land second. The read position never moves into the last few seconds,
+      // so such a row is still found on a later pass (and relayed then: concurrent writes have no
+      // order).
+      const last = rows.at(-1)!.id as InstanceType<typeof types.TimeUuid>;
+      const horizon = Date.now() - SETTLE_MS;
+      this.after.set(key, last.getDate().getTime() < horizon ? last : types.TimeUuid.min(new Date(horizon), 0));
+    });
+    return found.filter((f) => f.rows.length === BATCH).map((f) => f.key);
+  }
+
+  private shardOf(key: number): [string, number] {
+    return [this.components[Math.floor(key / OUTBOX_SHARDS)]!, key % OUTBOX_SHARDS];
+  }
+
+  private async read(key: number): Promise<Row[]> {
+    const [component, shard] = this.shardOf(key);
     const after = this.after.get(key);
-    const rows = (
+    return (
       after
         ? await this.db.execute(
             "SELECT id, topic, key, payload, headers FROM feedmesh_outbox WHERE component = ? AND shard = ? AND id > ? LIMIT ?",
@@ -111,24 +179,6 @@ export class OutboxRelay {
             BATCH,
           ])
     ).rows;
-    if (rows.length === 0) return 0;
-    if (!this.connected) {
-      await this.producer.connect();
-      this.connected = true;
-    }
-    await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(rows, this.prefix) });
-    const deletes = rows.map((r) => ({
-      query: "DELETE FROM feedmesh_outbox WHERE component = ? AND shard = ? AND id = ?",
-      params: [component, shard, r.id],
-    }));
-    await this.db.client.batch(deletes, { prepare: true, logged: false });
-    // Rows become visible in id order only roughly: of two writes a moment apart, the one with the
-    // smaller id may land second. The read position never moves into the last few seconds, so such
-    // a row is still found on a later pass (and relayed then: concurrent writes have no order).
-    const last = rows.at(-1)!.id as InstanceType<typeof types.TimeUuid>;
-    const horizon = Date.now() - SETTLE_MS;
-    this.after.set(key, last.getDate().getTime() < horizon ? last : types.TimeUuid.min(new Date(horizon), 0));
-    return rows.length;
   }
 }
 

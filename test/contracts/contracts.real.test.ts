@@ -129,4 +129,46 @@ describe("OutboxRelay", () => {
       await bus.stop();
     }
   });
+
+  it("relays another process's events while its own writes keep it busy", async () => {
+    const log = createLogger("warn");
+    const options: KafkaOptions = {
+      brokers: (process.env.FEEDMESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(","),
+      clientId: "relay-test",
+      partitions: 3,
+      replicationFactor: 1,
+      ssl: false,
+      prefix: "contract.",
+    };
+    const kafka = createKafka(options, log);
+    const db = await openCassandra();
+    const component = `busy${process.pid}`;
+    const relay = new OutboxRelay(db, kafka, [component], log, options.prefix, 500);
+    relays.push(relay);
+    relay.start();
+    const run = `busy-${Date.now()}`;
+    const got = new Set<string>();
+    const bus = new KafkaBus(kafka, log, options.prefix);
+    bus.subscribe(`relay-${run}`, "posts", async ({ event }) => {
+      if (event.event.case === "created" && event.event.value.authorId === run) got.add(event.event.value.postId);
+    });
+    await bus.start();
+    try {
+      const ev = (key: string, postId: string) =>
+        encodeEvent("posts", key, { event: { case: "created", value: { postId, authorId: run } } });
+      // Written as another process would: no local notification, only the sweep finds it.
+      const foreign = db.outbox(component, ev("foreign-key", "foreign"));
+      await db.execute(foreign.query, foreign.params);
+      // Meanwhile this process writes to one shard every 20 ms, so the relay is never idle.
+      const deadline = Date.now() + 8_000;
+      for (let i = 0; !got.has("foreign") && Date.now() < deadline; i++) {
+        await db.batch([db.outbox(component, ev("local-key", `local${i}`))]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(got.has("foreign"), "the foreign event waited for the local writes to stop");
+      assert.ok(got.size > 1, "the local events were relayed too");
+    } finally {
+      await bus.stop();
+    }
+  });
 });
