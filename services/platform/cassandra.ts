@@ -5,6 +5,7 @@ import cassandra from "cassandra-driver";
 import { DependencyUnavailableError } from "./errors.js";
 import type { EncodedEvent } from "./events.js";
 import type { Logger } from "./log.js";
+import { inParallel } from "./parallel.js";
 
 export const { types } = cassandra;
 export type Row = cassandra.types.Row;
@@ -31,7 +32,7 @@ export const OUTBOX_SHARDS = 16;
 const OUTBOX_INSERT = "INSERT INTO feedmesh_outbox";
 
 export class CassandraDb {
-  private readonly appended = new Set<() => void>();
+  private readonly appended = new Set<(component: string, shard: number) => void>();
 
   private constructor(
     readonly client: cassandra.Client,
@@ -123,7 +124,10 @@ export class CassandraDb {
     } catch (err) {
       throw classify(err);
     }
-    if (statements.some((s) => s.query.startsWith(OUTBOX_INSERT))) for (const listener of this.appended) listener();
+    for (const s of statements) {
+      if (!s.query.startsWith(OUTBOX_INSERT)) continue;
+      for (const listener of this.appended) listener(s.params[0] as string, s.params[1] as number);
+    }
   }
 
   /** A conditional batch (lightweight transaction) on one partition; returns whether it applied. */
@@ -145,22 +149,22 @@ export class CassandraDb {
     }
   }
 
-  /** Runs different statements concurrently (prepared), at most `concurrencyLevel` in flight. */
-  async concurrentMixed(statements: Statement[], concurrencyLevel = 64): Promise<void> {
-    if (statements.length === 0) return;
+  /**
+   * Runs unlogged batches concurrently, at most `concurrencyLevel` in flight; each batch must hold
+   * the rows of one partition key (one request, one mutation on the replicas).
+   */
+  async concurrentBatches(batches: Statement[][], concurrencyLevel = 64): Promise<void> {
     try {
-      await cassandra.concurrent.executeConcurrent(
-        this.client,
-        statements.map((s) => ({ query: s.query, params: s.params as unknown[] })),
-        { concurrencyLevel, raiseOnFirstError: true },
-      );
+      await inParallel(batches, concurrencyLevel, async (b) => {
+        await this.client.batch(b as never, { prepare: true, logged: false });
+      });
     } catch (err) {
       throw classify(err);
     }
   }
 
-  /** Calls listener after each batch that put events in the outbox (the relay then runs at once). */
-  onAppended(listener: () => void): void {
+  /** Calls listener after each batch that put an event in the outbox, with its shard (the relay then runs at once). */
+  onAppended(listener: (component: string, shard: number) => void): void {
     this.appended.add(listener);
   }
 

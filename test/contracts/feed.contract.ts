@@ -61,5 +61,19 @@ export function feedStoreContract(name: string, open: () => Promise<FeedStore>):
       await store.removeAuthor(reader, author);
       assert.deepEqual(await store.page(reader, 10, null), [{ postId: keep, authorId: other }]);
     });
+
+    it("removes an author's posts from every month of a reader's feed, and only from that reader's", async () => {
+      const store = await open();
+      const [reader, otherReader, author, other] = [user(), user(), user(), user()];
+      const entries = Array.from({ length: 16 }, (_, i) => ({
+        postId: gen.next(Date.now() - (16 - i) * 20 * DAY),
+        authorId: i % 2 === 0 ? author : other,
+      }));
+      for (const e of entries) await store.add([reader, otherReader], e);
+      await store.removeAuthor(reader, author);
+      const kept = entries.filter((e) => e.authorId === other).reverse();
+      assert.deepEqual(await store.page(reader, 100, null), kept);
+      assert.equal((await store.page(otherReader, 100, null)).length, 16);
+    });
   });
 }
