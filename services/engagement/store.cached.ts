@@ -50,7 +50,7 @@ export class CountsCachedStore implements EngagementStore {
       userId === null ? new Set<string>() : this.inner.likedBy(postIds, userId),
     ]);
     for (const c of loaded) found.set(c.postId, { likes: c.likes, comments: c.comments });
-    await this.cache.set(loaded.map((c) => [c.postId, { likes: c.likes, comments: c.comments }]));
+    void this.cache.set(loaded.map((c) => [c.postId, { likes: c.likes, comments: c.comments }])); // not waited for
     return postIds.map((postId) => ({ postId, ...found.get(postId)!, liked: liked.has(postId) }));
   }
 

@@ -40,17 +40,22 @@ export class HomeFeed {
 
   async page(readerId: string, limit: number, before: string | null, src: FeedSources): Promise<FeedPage> {
     const want = limit + 1; // one more than asked tells whether a next page exists
-    const celebrities = await src.celebrities();
-    const pulledAuthors = new Set(celebrities);
+    // The celebrity index is read while the first entries are.
+    const celebritiesRead = src.celebrities();
+    celebritiesRead.catch(() => undefined); // awaited below
+    let pulledAuthors: Set<string> | undefined;
     const posts: Post[] = [];
+    const users = new Map<string, User>();
     let cursor = before;
     let exhausted = false;
     for (let round = 0; round < MAX_ROUNDS && posts.length < want; round++) {
       const n = Math.min(100, want - posts.length + 2); // 100: the most one batch call takes
+      const from = cursor;
       const [entries, pulled] = await Promise.all([
-        this.entries(readerId, n, cursor),
-        celebrities.length > 0 ? src.pulled(celebrities, n, cursor) : Promise.resolve([]),
+        this.entries(readerId, n, from),
+        celebritiesRead.then((c) => (c.length > 0 ? src.pulled(c, n, from) : [])),
       ]);
+      pulledAuthors ??= new Set(await celebritiesRead);
       // Merge by id, newest first; keep n, so everything taken is below a single new cursor.
       const byId = new Map<string, { entry?: FeedEntry; post?: Post }>();
       for (const e of entries) byId.set(e.postId, { entry: e });
@@ -63,19 +68,24 @@ export class HomeFeed {
       cursor = taken.at(-1)!;
       const hydrated = new Map((await src.posts(taken.filter((id) => !byId.get(id)!.post))).map((p) => [p.postId, p]));
       const candidates = taken.flatMap((id) => byId.get(id)!.post ?? hydrated.get(id) ?? []);
-      const authors = [...new Set(candidates.map((p) => p.authorId))].filter((a) => a !== readerId && !pulledAuthors.has(a));
-      const followed = authors.length > 0 ? await src.following(authors) : new Set<string>();
+      const pulledBy = pulledAuthors;
+      const authors = [...new Set(candidates.map((p) => p.authorId))].filter((a) => a !== readerId && !pulledBy.has(a));
+      // Who the reader still follows, and the candidates' authors, side by side.
+      const unknown = [...new Set(candidates.map((p) => p.authorId))].filter((a) => !users.has(a));
+      const [followed, found] = await Promise.all([
+        authors.length > 0 ? src.following(authors) : new Set<string>(),
+        unknown.length > 0 ? src.users(unknown) : [],
+      ]);
+      for (const u of found) users.set(u.userId, u);
       for (const p of candidates) {
-        if (p.authorId === readerId || pulledAuthors.has(p.authorId) || followed.has(p.authorId)) posts.push(p);
+        if (p.authorId === readerId || pulledBy.has(p.authorId) || followed.has(p.authorId)) posts.push(p);
       }
       exhausted = entries.length < n && pulled.length < n;
       if (exhausted) break;
     }
     const page = posts.slice(0, limit);
-    const users = page.length > 0 ? await src.users([...new Set(page.map((p) => p.authorId))]) : [];
-    const authors = new Map(users.map((u) => [u.userId, u]));
     return {
-      items: page.map((post) => ({ post, author: authors.get(post.authorId) })),
+      items: page.map((post) => ({ post, author: users.get(post.authorId) })),
       // A page cut short by the round limit (many skipped entries) still says where to go on.
       next: posts.length > limit ? page.at(-1)!.postId : exhausted ? null : cursor,
     };

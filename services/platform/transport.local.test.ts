@@ -3,11 +3,11 @@
 // the verified-token cache never outlives a token.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isMessage } from "@bufbuild/protobuf";
+import { create, isMessage } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
-import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { IdentityService, UserSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import { GetUserRequestSchema, IdentityService, UserSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import { principal, TokenVerifier, USER_AUDIENCE } from "./auth.js";
 import { notFound } from "./errors.js";
 import { createLogger } from "./log.js";
@@ -30,7 +30,7 @@ const token = (sub: string, ttlSeconds: number) =>
 const verifier = () => new TokenVerifier(ISSUER, Buffer.alloc(32, 1), async () => ({ keys: [jwk] }));
 
 /** An identity service whose GetUser answers with the caller, or NOT_FOUND, or waits for its deadline. */
-function transport() {
+function wrapped() {
   const impl = {
     ...Object.fromEntries(
       IdentityService.methods.map((m) => [m.localName, () => Promise.reject(new ConnectError("no", Code.Unimplemented))]),
@@ -49,9 +49,10 @@ function transport() {
     defaultDeadlineMs: 5_000,
     maxDeadlineMs: 10_000,
   };
-  const wrapped = wrapService(registration(IdentityService, impl as never), deps);
-  return createClient(IdentityService, createLocalTransport([wrapped]));
+  return wrapService(registration(IdentityService, impl as never), deps);
 }
+
+const transport = () => createClient(IdentityService, createLocalTransport([wrapped()]));
 
 describe("in-process transport", () => {
   const client = transport();
@@ -63,7 +64,7 @@ describe("in-process transport", () => {
     assert.equal(res.user?.username, "", "fields the handler left out have their defaults");
   });
 
-  it("keeps the interceptors: no token, a bad token, invalid input, errors, deadlines", async () => {
+  it("keeps the interceptors: no token, a bad token, errors, deadlines", async () => {
     const auth = { authorization: `Bearer ${await token("42", 60)}` };
     const code = (p: Promise<unknown>) =>
       p.then(
@@ -72,15 +73,34 @@ describe("in-process transport", () => {
       );
     assert.equal(await code(client.getUser({ userId: "7" })), "Unauthenticated");
     assert.equal(await code(client.getUser({ userId: "7" }, { headers: { authorization: "Bearer x.y.z" } })), "Unauthenticated");
-    const invalid = await client.getUser({ userId: "not-an-id" }, { headers: auth }).catch((err) => ConnectError.from(err));
-    assert.equal((invalid as ConnectError).code, Code.InvalidArgument);
-    assert.match((invalid as ConnectError).rawMessage, /user_id/);
     assert.equal(await code(client.getUser({ userId: "404" }, { headers: auth })), "NotFound");
     assert.equal(await code(client.getUser({ userId: "999" }, { headers: auth, timeoutMs: 50 })), "DeadlineExceeded");
     const abort = new AbortController();
     const call = code(client.getUser({ userId: "999" }, { headers: auth, signal: abort.signal }));
     abort.abort();
     assert.equal(await call, "Canceled");
+  });
+});
+
+describe("validation", () => {
+  it("checks requests from other processes, not those of modules in this process", async () => {
+    const auth = { authorization: `Bearer ${await token("42", 60)}` };
+    const local = transport();
+    assert.equal((await local.getUser({ userId: "not-an-id" }, { headers: auth })).user?.userId, "not-an-id");
+    // The same handler behind the wrapper, called as a server would (no in-process mark).
+    const handler = wrapped().impl as unknown as { getUser: (req: unknown, ctx: HandlerContext) => Promise<unknown> };
+    const ctx = createHandlerContext({
+      service: IdentityService,
+      method: IdentityService.method.getUser,
+      protocolName: "grpc",
+      requestMethod: "POST",
+      url: "/feedmesh.identity.v1.IdentityService/GetUser",
+      requestHeader: auth,
+    });
+    await assert.rejects(
+      handler.getUser(create(GetUserRequestSchema, { userId: "not-an-id" }), ctx),
+      (err: ConnectError) => err.code === Code.InvalidArgument && /user_id/.test(err.rawMessage),
+    );
   });
 });
 

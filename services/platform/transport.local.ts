@@ -1,6 +1,7 @@
 // The in-process Transport of the embedded and combined modes: a unary call runs the target's
-// wrapped handler directly (the same interceptors: tracing, authentication, validation, deadline,
-// error mapping) with no serialization and no emulated HTTP exchange. Messages pass by reference:
+// wrapped handler directly (the same interceptors: tracing, authentication, deadline, error
+// mapping; validation only between processes, see middleware.ts) with no serialization and no
+// emulated HTTP exchange. Messages pass by reference:
 // handlers never mutate their request, and a response, once returned, belongs to the caller.
 // Streaming calls go through Connect's router transport, which serializes them.
 import { create, type DescMethod } from "@bufbuild/protobuf";
@@ -14,6 +15,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { inProcessKey } from "./middleware.js";
 import type { ServiceRegistration } from "./service.js";
 
 type UnaryHandler = (req: unknown, ctx: HandlerContext) => Promise<unknown>;
@@ -42,7 +44,7 @@ export function createLocalTransport(services: ServiceRegistration[]): Transport
         ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
         ...(signal ? { requestSignal: signal } : {}),
         requestHeader: header ?? {},
-        contextValues: contextValues ?? createContextValues(),
+        contextValues: (contextValues ?? createContextValues()).set(inProcessKey, true),
       });
       // A caller that cancels gets CANCELED at once, as over a network; the handler sees its
       // context's signal abort.

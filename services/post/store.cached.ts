@@ -43,7 +43,7 @@ export class CachedPostStore implements PostStore {
     if (misses.length > 0) {
       const loaded = await this.inner.getMany(misses);
       for (const p of loaded) found.set(p.postId, p);
-      await this.cache.set(loaded.map((p) => [p.postId, p]));
+      void this.cache.set(loaded.map((p) => [p.postId, p])); // not waited for: a failed set only costs a later miss
     }
     return postIds.flatMap((id) => found.get(id) ?? []);
   }
