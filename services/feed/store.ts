@@ -14,6 +14,13 @@ export interface FeedStore {
   page(readerId: string, limit: number, before: string | null): Promise<FeedEntry[]>;
   /** Removes a post from these readers' feeds. */
   remove(readerIds: string[], entry: FeedEntry): Promise<void>;
-  /** Removes an author's posts from one reader's feed. */
+  /**
+   * Removes an author's posts from one reader's feed (an unfollow): at least those of the last
+   * UNFOLLOW_CLEANUP_MS. Older entries may stay; the read path skips the posts of authors the
+   * reader does not follow.
+   */
   removeAuthor(readerId: string, authorId: string): Promise<void>;
 }
+
+/** How far back an unfollow cleans a reader's stored feed (about three months). */
+export const UNFOLLOW_CLEANUP_MS = 92 * 86_400_000;

@@ -5,7 +5,6 @@ import cassandra from "cassandra-driver";
 import { DependencyUnavailableError } from "./errors.js";
 import type { EncodedEvent } from "./events.js";
 import type { Logger } from "./log.js";
-import { inParallel } from "./parallel.js";
 
 export const { types } = cassandra;
 export type Row = cassandra.types.Row;
@@ -144,20 +143,6 @@ export class CassandraDb {
     if (params.length === 0) return;
     try {
       await cassandra.concurrent.executeConcurrent(this.client, query, params, { concurrencyLevel, raiseOnFirstError: true });
-    } catch (err) {
-      throw classify(err);
-    }
-  }
-
-  /**
-   * Runs unlogged batches concurrently, at most `concurrencyLevel` in flight; each batch must hold
-   * the rows of one partition key (one request, one mutation on the replicas).
-   */
-  async concurrentBatches(batches: Statement[][], concurrencyLevel = 64): Promise<void> {
-    try {
-      await inParallel(batches, concurrencyLevel, async (b) => {
-        await this.client.batch(b as never, { prepare: true, logged: false });
-      });
     } catch (err) {
       throw classify(err);
     }

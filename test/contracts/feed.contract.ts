@@ -1,8 +1,8 @@
 // The FeedStore contract: what the feed and the fanout rely on, for every adapter.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { FeedStore } from "../../services/feed/store.js";
-import { IdGenerator } from "../../services/platform/ids.js";
+import { type FeedStore, UNFOLLOW_CLEANUP_MS } from "../../services/feed/store.js";
+import { IdGenerator, idTime } from "../../services/platform/ids.js";
 
 const DAY = 86_400_000;
 
@@ -62,17 +62,21 @@ export function feedStoreContract(name: string, open: () => Promise<FeedStore>):
       assert.deepEqual(await store.page(reader, 10, null), [{ postId: keep, authorId: other }]);
     });
 
-    it("removes an author's posts from every month of a reader's feed, and only from that reader's", async () => {
+    it("removes an author's posts from a reader's recent months at least, and only from that reader's feed", async () => {
       const store = await open();
       const [reader, otherReader, author, other] = [user(), user(), user(), user()];
       const entries = Array.from({ length: 16 }, (_, i) => ({
-        postId: gen.next(Date.now() - (16 - i) * 20 * DAY),
+        postId: gen.next(Date.now() - (16 - i) * 20 * DAY + 1000),
         authorId: i % 2 === 0 ? author : other,
       }));
       for (const e of entries) await store.add([reader, otherReader], e);
       await store.removeAuthor(reader, author);
-      const kept = entries.filter((e) => e.authorId === other).reverse();
-      assert.deepEqual(await store.page(reader, 100, null), kept);
+      const left = new Set((await store.page(reader, 100, null)).map((e) => e.postId));
+      for (const e of entries) {
+        if (e.authorId === other) assert.ok(left.has(e.postId), "another author's entry was removed");
+        else if (idTime(e.postId) >= Date.now() - UNFOLLOW_CLEANUP_MS)
+          assert.ok(!left.has(e.postId), "a recent entry of the author stayed");
+      }
       assert.equal((await store.page(otherReader, 100, null)).length, 16);
     });
   });
