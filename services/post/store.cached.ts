@@ -19,7 +19,7 @@ export class CachedPostStore implements PostStore {
    * timelines of celebrities are pulled by every follower's feed read. This process's creates,
    * edits and deletions drop them at once.
    */
-  private readonly heads = new Map<string, { posts: PostRecord[]; limit: number; at: number }>();
+  private readonly heads = new Map<string, { posts: PostRecord[]; limit: number; complete: boolean; at: number }>();
   /** Counts this process's changes: a head read while one happened is not kept. */
   private changes = 0;
 
@@ -57,19 +57,28 @@ export class CachedPostStore implements PostStore {
   }
 
   async listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
-    if (before !== null) return this.inner.listByAuthor(authorId, limit, before);
+    if (before !== null) return (await this.fromIds(authorId, limit, before)).posts;
     const head = this.heads.get(authorId);
-    // A head shorter than it was read for is the whole timeline.
-    if (head && Date.now() - head.at < HEAD_TTL_MS && (head.limit >= limit || head.posts.length < head.limit)) {
+    if (head && Date.now() - head.at < HEAD_TTL_MS && (head.limit >= limit || head.complete)) {
       return head.posts.slice(0, limit);
     }
     const [at, changes] = [Date.now(), this.changes];
-    const posts = await this.inner.listByAuthor(authorId, limit, null);
+    const { posts, complete } = await this.fromIds(authorId, limit, null);
     if (changes === this.changes) {
       if (this.heads.size >= HEADS_MAX) this.heads.delete(this.heads.keys().next().value!);
-      this.heads.set(authorId, { posts, limit, at });
+      this.heads.set(authorId, { posts, limit, complete, at });
     }
     return posts;
+  }
+
+  listIdsByAuthor(authorId: string, limit: number, before: string | null): Promise<string[]> {
+    return this.inner.listIdsByAuthor(authorId, limit, before);
+  }
+
+  /** A timeline page: the ids from the store, the posts through the cache; complete: nothing older. */
+  private async fromIds(authorId: string, limit: number, before: string | null): Promise<{ posts: PostRecord[]; complete: boolean }> {
+    const ids = await this.inner.listIdsByAuthor(authorId, limit, before);
+    return { posts: await this.getMany(ids), complete: ids.length < limit };
   }
 
   async update(postId: string, caption: string, hashtags: string[], mentions: string[], now: number, event: EncodedEvent): Promise<void> {

@@ -88,12 +88,25 @@ export class CassandraPostStore implements PostStore {
     return r ? toPost(r) : undefined;
   }
 
+  /** One multi-partition IN per 100 posts, in the order asked. */
   async getMany(postIds: string[]): Promise<PostRecord[]> {
-    const found = await Promise.all(postIds.map((id) => this.get(id)));
-    return found.filter((p): p is PostRecord => p !== undefined && !p.deleted);
+    const ids = [...new Set(postIds)];
+    const found = new Map<string, PostRecord>();
+    for (let i = 0; i < ids.length; i += 100) {
+      const r = await this.db.execute(`SELECT ${COLUMNS} FROM post_posts WHERE post_id IN ?`, [ids.slice(i, i + 100).map(BigInt)]);
+      for (const row of r.rows) found.set(row.post_id.toString(), toPost(row));
+    }
+    return postIds.flatMap((id) => {
+      const p = found.get(id);
+      return p && !p.deleted ? [p] : [];
+    });
   }
 
   async listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]> {
+    return this.getMany(await this.listIdsByAuthor(authorId, limit, before));
+  }
+
+  async listIdsByAuthor(authorId: string, limit: number, before: string | null): Promise<string[]> {
     const author = BigInt(authorId);
     const months = (await this.db.execute("SELECT month FROM post_timeline_months WHERE author_id = ?", [author])).rows.map(
       (r) => r.month as number,
@@ -112,7 +125,7 @@ export class CassandraPostStore implements PostStore {
       ids.push(...rows.map((r) => r.post_id.toString()));
       if (ids.length >= limit) break;
     }
-    return this.getMany(ids);
+    return ids;
   }
 
   async update(postId: string, caption: string, hashtags: string[], mentions: string[], now: number, e: EncodedEvent): Promise<void> {

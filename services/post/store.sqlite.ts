@@ -85,6 +85,10 @@ export class SqlitePostStore implements PostStore {
       .map(toPost);
   }
 
+  async listIdsByAuthor(authorId: string, limit: number, before: string | null): Promise<string[]> {
+    return (await this.listByAuthor(authorId, limit, before)).map((p) => p.postId);
+  }
+
   async update(postId: string, caption: string, hashtags: string[], mentions: string[], now: number, e: EncodedEvent): Promise<void> {
     this.db.tx(() => {
       this.db.run(

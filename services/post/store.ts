@@ -31,6 +31,8 @@ export interface PostStore {
   getMany(postIds: string[]): Promise<PostRecord[]>;
   /** An author's live posts older than the cursor (a post id), newest first. */
   listByAuthor(authorId: string, limit: number, before: string | null): Promise<PostRecord[]>;
+  /** The ids of an author's posts older than the cursor, newest first (deleted ones may be among them). */
+  listIdsByAuthor(authorId: string, limit: number, before: string | null): Promise<string[]>;
   update(postId: string, caption: string, hashtags: string[], mentions: string[], now: number, event: EncodedEvent): Promise<void>;
   markDeleted(postId: string, event: EncodedEvent): Promise<void>;
   /** Authors whose accounts are private (kept from the graph's privacy events). */

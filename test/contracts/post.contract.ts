@@ -60,6 +60,8 @@ export function postStoreContract(name: string, open: () => Promise<PostStore>):
         (await store.getMany([made[2]!, made[3]!, "42"])).map((p) => p.postId),
         [made[3]],
       );
+      assert.deepEqual(await store.listIdsByAuthor(author, 3, null), expected.slice(0, 3));
+      assert.deepEqual(await store.listIdsByAuthor(author, 10, expected[2]!), expected.slice(3));
     });
 
     it("edits a caption and keeps the set of private authors", async () => {
