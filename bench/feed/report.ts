@@ -84,7 +84,7 @@ export function report(f: Figures): string {
   );
   out.push(
     "",
-    "## Post → feed visibility (under the open loop at half the maximum)",
+    "## Post → feed visibility (a step of its own at half the maximum load)",
     table(
       ["authors", "probes", "readable: p50 ms", "p99 ms", "max ms", "timeouts", "in the stored feed: p50 ms", "p99 ms"],
       f.visibility.map((v) => [v.kind, v.samples, n0(v.p50), n0(v.p99), n0(v.max), v.timeouts, n0(v.storeP50), n0(v.storeP99)]),
