@@ -88,19 +88,23 @@ busContract("Kafka (Cassandra outbox relayed to Kafka)", async () => {
   };
 });
 
+/** Kafka and Cassandra for a relay under test. */
+async function relaySetup() {
+  const log = createLogger("warn");
+  const options: KafkaOptions = {
+    brokers: (process.env.FEEDMESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(","),
+    clientId: "relay-test",
+    partitions: 3,
+    replicationFactor: 1,
+    ssl: false,
+    prefix: "contract.",
+  };
+  return { log, options, kafka: createKafka(options, log), db: await openCassandra() };
+}
+
 describe("OutboxRelay", () => {
   it("relays a row that becomes visible after a newer one was relayed", async () => {
-    const log = createLogger("warn");
-    const options: KafkaOptions = {
-      brokers: (process.env.FEEDMESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(","),
-      clientId: "relay-test",
-      partitions: 3,
-      replicationFactor: 1,
-      ssl: false,
-      prefix: "contract.",
-    };
-    const kafka = createKafka(options, log);
-    const db = await openCassandra();
+    const { log, options, kafka, db } = await relaySetup();
     const component = `late${process.pid}`;
     const relay = new OutboxRelay(db, kafka, [component], log, options.prefix);
     relays.push(relay);
@@ -131,17 +135,7 @@ describe("OutboxRelay", () => {
   });
 
   it("relays another process's events while its own writes keep it busy", async () => {
-    const log = createLogger("warn");
-    const options: KafkaOptions = {
-      brokers: (process.env.FEEDMESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(","),
-      clientId: "relay-test",
-      partitions: 3,
-      replicationFactor: 1,
-      ssl: false,
-      prefix: "contract.",
-    };
-    const kafka = createKafka(options, log);
-    const db = await openCassandra();
+    const { log, options, kafka, db } = await relaySetup();
     const component = `busy${process.pid}`;
     const relay = new OutboxRelay(db, kafka, [component], log, options.prefix, 500);
     relays.push(relay);
