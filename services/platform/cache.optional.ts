@@ -3,7 +3,7 @@
 // key. A failed invalidation leaves a stale entry for at most the TTL (logged as an error).
 // Used in front of the post store (hydration) and the engagement counts.
 
-/** The cache port: bytes by key, with an expiry. Adapters: post/cache.memory.ts, post/cache.redis.ts. */
+/** The cache port: bytes by post id, with an expiry. Adapters: post/cache.memory.ts, post/cache.redis.ts. */
 export interface KeyedBytes {
   getMany(keys: string[]): Promise<Map<string, Uint8Array>>;
   setMany(entries: { postId: string; bytes: Uint8Array }[], ttlSeconds: number): Promise<void>;
