@@ -1,5 +1,6 @@
 // The engagement module: likes, comments and their counters.
 import { EngagementService } from "../../gen/ts/feedmesh/engagement/v1/engagement_service_pb.js";
+import { readModelOf } from "../feed/readmodel.safe.js";
 import { pickStore, type Runtime } from "../platform/app.js";
 import { OptionalCache } from "../platform/cache.optional.js";
 import { RedisConnection } from "../platform/redis.js";
@@ -44,10 +45,18 @@ export async function engagementModule(rt: Runtime): Promise<ServiceModule> {
   rt.bus.subscribe("engagement", "posts", async ({ event }) => {
     if (event.event.case === "deleted") await engagement.dropPost(event.event.value.postId);
   });
+  // Comments change counts; the read model forgets them again from the events (a failed write's repair).
+  rt.bus.subscribe("engagement-model", "engagement", async ({ event }) => {
+    const e = event.event;
+    if (e.case === "commented" || e.case === "commentDeleted") await readModelOf(rt).strict((m) => m.forgetCounts(e.value.postId));
+  });
   return {
     name: "engagement",
     publishes: true,
-    stop: () => redis?.close(),
-    services: [registration(EngagementService, engagementRoutes(engagement, rt.clients, rt.auth, rt.pageTokens))],
+    stop: async () => {
+      await redis?.close();
+      await readModelOf(rt).close();
+    },
+    services: [registration(EngagementService, engagementRoutes(engagement, rt.clients, rt.auth, rt.pageTokens, readModelOf(rt)))],
   };
 }

@@ -9,6 +9,7 @@ import {
   type PostCounters,
   PostCountersSchema,
 } from "../../gen/ts/feedmesh/engagement/v1/engagement_service_pb.js";
+import type { FeedModelWrites } from "../feed/readmodel.safe.js";
 import { actingUser, viewer } from "../platform/auth.js";
 import type { CallAuth, Clients } from "../platform/clients.js";
 import { type PageTokens, pageSize } from "../platform/pagetoken.js";
@@ -39,7 +40,17 @@ export function engagementRoutes(
   clients: Clients,
   auth: CallAuth,
   tokens: PageTokens,
+  model: FeedModelWrites,
 ): ServiceImpl<typeof EngagementService> {
+  /** The home feed's read model gets the post's new counts and the caller's like before the call returns. */
+  async function changed(me: string, c: PostCounts): Promise<PostCounts> {
+    await Promise.all([
+      model.write.putCounts([{ postId: c.postId, counts: { likes: c.likes, comments: c.comments } }], true),
+      model.write.putLiked(me, [{ postId: c.postId, liked: c.liked }], false),
+    ]);
+    return c;
+  }
+
   /** The posts as the caller of this call sees them: the post service applies their visibility. */
   function postsFor(ctx: HandlerContext): VisiblePosts {
     return {
@@ -56,10 +67,12 @@ export function engagementRoutes(
 
   return {
     async like(req, ctx) {
-      return { counters: toCounters(await engagement.like(actingUser(ctx), req.postId, postsFor(ctx))) };
+      const me = actingUser(ctx);
+      return { counters: toCounters(await changed(me, await engagement.like(me, req.postId, postsFor(ctx)))) };
     },
     async unlike(req, ctx) {
-      return { counters: toCounters(await engagement.unlike(actingUser(ctx), req.postId, postsFor(ctx))) };
+      const me = actingUser(ctx);
+      return { counters: toCounters(await changed(me, await engagement.unlike(me, req.postId, postsFor(ctx)))) };
     },
     async listLikers(req, ctx) {
       const scope = `engagement.likers:${req.postId}`;
@@ -72,10 +85,12 @@ export function engagementRoutes(
     },
     async addComment(req, ctx) {
       const comment = await engagement.addComment(actingUser(ctx), req.postId, req.text, req.requestId, postsFor(ctx));
+      await model.write.forgetCounts(req.postId);
       return { comment: toComment(comment) };
     },
     async deleteComment(req, ctx) {
       await engagement.deleteComment(actingUser(ctx), req.postId, req.commentId, postsFor(ctx));
+      await model.write.forgetCounts(req.postId);
       return {};
     },
     async listComments(req, ctx) {

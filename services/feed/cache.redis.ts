@@ -16,13 +16,13 @@
 // batches for many readers. A down or hung Redis never hangs a caller: commands fail at once
 // while the client is disconnected, and every call races a timeout; callers treat the error as
 // a miss. One key per reader (with the reader id as hash tag), so every script is single-slot.
-import { type CommandParser, defineScript, RESP_TYPES } from "redis";
+import { type CommandParser, defineScript } from "redis";
 import { idTime } from "../platform/ids.js";
 import { chunks, type RedisConnection } from "../platform/redis.js";
 import { type CachedPage, checkCap, checkLimit, type FeedCache, type FeedEntry, WHOLE_FEED } from "./cache.js";
 
 /** A post id as a 19-digit zero-padded string (the largest int64 has 19 digits). */
-function pad(id: string): string {
+export function pad(id: string): string {
   if (!/^\d{1,19}$/.test(id)) throw new Error(`not a post id: ${id}`);
   return id.padStart(19, "0");
 }
@@ -42,7 +42,7 @@ function parseMember(m: string): FeedEntry {
 // below(key, id, ms): how many members (the marker included) sort before the id, i.e. the rank
 // the id has or would have: the members of earlier milliseconds (ZCOUNT), plus a binary search
 // by rank among the id's own millisecond (where members sort by id). O(log n) whatever the ties.
-const LIB = `local function lt(a, b)
+export const LIB = `local function lt(a, b)
   local x, y = tonumber(string.sub(a, 1, 10)), tonumber(string.sub(b, 1, 10))
   if x ~= y then return x < y end
   return tonumber(string.sub(a, 11, 19)) < tonumber(string.sub(b, 11, 19))
@@ -59,7 +59,7 @@ end
 `;
 
 // The marker (rank 0: score 0, below every entry), or nil when the feed is not cached.
-const HEAD = `local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+export const HEAD = `local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
 if not head or string.sub(head, 1, 1) ~= '#' then return false end
 `;
 

@@ -102,6 +102,17 @@ export class SafeFeedCache {
 }
 
 const perRuntime = new WeakMap<Runtime, SafeFeedCache>();
+const memoryFeeds = new WeakMap<Runtime, MemoryFeedCache>();
+
+/** The embedded mode's in-process feed cache: the one behind feedCacheOf, which the read model also reads. */
+export function memoryFeedCacheOf(rt: Runtime): MemoryFeedCache {
+  let cache = memoryFeeds.get(rt);
+  if (!cache) {
+    cache = new MemoryFeedCache({ ttlSeconds: Math.max(1, Math.round(rt.config.FEEDMESH_FEED_INACTIVE_AFTER / 1000)) });
+    memoryFeeds.set(rt, cache);
+  }
+  return cache;
+}
 
 /** The feed cache of this process, shared by the feed and the fanout modules. */
 export function feedCacheOf(rt: Runtime): SafeFeedCache {
@@ -110,7 +121,7 @@ export function feedCacheOf(rt: Runtime): SafeFeedCache {
     const ttlSeconds = Math.max(1, Math.round(rt.config.FEEDMESH_FEED_INACTIVE_AFTER / 1000));
     const open =
       rt.store.kind === "sqlite"
-        ? async () => new MemoryFeedCache({ ttlSeconds })
+        ? async () => memoryFeedCacheOf(rt)
         : async () => new RedisFeedCache(await RedisConnection.open({ url: rt.config.FEEDMESH_REDIS_URL }, FEED_SCRIPTS), { ttlSeconds });
     cache = new SafeFeedCache(open, rt.log.child({ component: "feed-cache" }), rt.config.FEEDMESH_FEED_CACHE_SIZE);
     perRuntime.set(rt, cache);

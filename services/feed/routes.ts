@@ -7,13 +7,14 @@ import type { CallAuth, Clients } from "../platform/clients.js";
 import type { Logger } from "../platform/log.js";
 import { type PageTokens, pageSize } from "../platform/pagetoken.js";
 import { pageCounters } from "./counters.js";
-import type { HomeFeed } from "./feed.js";
+import type { FeedReader } from "./read.js";
+import { binaryWire, encodeItems, homeFeedResponse } from "./splice.js";
 
 /** How many followed celebrities a read merges at most. */
 const MAX_CELEBRITIES = 1000;
 
 export function feedRoutes(
-  feed: HomeFeed,
+  reader: FeedReader,
   clients: Clients,
   auth: CallAuth,
   tokens: PageTokens,
@@ -27,7 +28,7 @@ export function feedRoutes(
       const cursor = tokens.decode<{ p: string }>(scope, req.pageToken);
       // Every call runs as the reader, so the other services apply the reader's visibility.
       const opts = auth.asUser(ctx);
-      const page = await feed.page(me, pageSize(req.pageSize, 20), cursor?.p ?? null, {
+      const page = await reader.page(me, pageSize(req.pageSize, 20), cursor?.p ?? null, {
         posts: async (postIds) => (postIds.length ? (await clients.post.batchGetPosts({ postIds }, opts)).posts : []),
         users: async (userIds) => (await clients.identity.batchGetUsers({ userIds }, opts)).users,
         async celebrities() {
@@ -49,20 +50,20 @@ export function feedRoutes(
           const res = await clients.graph.batchGetRelationships({ userIds }, opts);
           return new Set(res.relationships.filter((r) => r.outgoing === FollowState.FOLLOWING).map((r) => r.userId));
         },
+        async counters(postIds) {
+          const got = await pageCounters(clients, opts, log, postIds);
+          if (got === null) return null;
+          return new Map(
+            [...got].map(([id, c]) => [id, { likes: Number(c.likeCount), comments: Number(c.commentCount), liked: c.likedByCaller }]),
+          );
+        },
+        async timeline(userId, limit) {
+          const res = await clients.post.listUserPosts({ userId, pageSize: limit, beforePostId: "" }, await auth.asService());
+          return res.posts.map((p) => p.postId);
+        },
       });
-      const counters = await pageCounters(
-        clients,
-        opts,
-        log,
-        page.items.map((i) => i.post.postId),
-      );
-      return {
-        items: page.items.map(({ post, author }) => {
-          const c = counters.get(post.postId);
-          return { post, ...(author ? { author } : {}), ...(c ? { counters: c } : {}) };
-        }),
-        nextPageToken: page.next ? tokens.encode(scope, { p: page.next }) : "",
-      };
+      const next = page.next ? tokens.encode(scope, { p: page.next }) : "";
+      return homeFeedResponse(encodeItems(page.items), next, binaryWire(ctx));
     },
   };
 }

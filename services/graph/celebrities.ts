@@ -28,6 +28,8 @@ export class Crossings {
     private readonly threshold: number,
     private readonly log: Logger,
     private readonly page = INDEX_PAGE,
+    /** Readers' cached lists of followed celebrities are stale (the feed's read model): throws when not recorded. */
+    private readonly listsStale: () => Promise<void> = async () => {},
   ) {}
 
   /** Below this many followers a celebrity is demoted. */
@@ -81,6 +83,9 @@ export class Crossings {
         await this.store.moveCelebrity(userId, status, { state: PROMOTING, since: Date.now() });
       } else if (status.state === PROMOTING) {
         if (!(await this.runJob(userId, status, true))) continue;
+        // Every follower's index row exists: readers' cached lists must be read again before the
+        // account's posts stop being fanned out (a failure here leaves it promoting, retried).
+        await this.listsStale();
         await this.store.moveCelebrity(userId, status, { state: CELEBRITY, since: Date.now() });
         this.log.info({ userId, followers }, "promoted to celebrity");
       } else if (status.state === CELEBRITY && followers < this.lowWater) {
@@ -104,6 +109,7 @@ export class Crossings {
     if (status.state !== DEMOTING || status.since !== since) return; // a repeat, or an earlier demotion
     if (await this.runJob(userId, status, false)) {
       await this.store.moveCelebrity(userId, status, { state: REGULAR, since: 0 });
+      await this.listsStale().catch(() => undefined); // a stale list only pulls an account no longer needed
       this.log.info({ userId }, "demoted");
     }
     await this.step(userId); // the count may have climbed back meanwhile

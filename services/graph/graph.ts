@@ -2,17 +2,7 @@
 
 import { invalidField, notFound, permissionDenied } from "../platform/errors.js";
 import { encodeEvent } from "../platform/events.js";
-import {
-  CELEBRITY,
-  type Edge,
-  type EdgeCursor,
-  type EdgePage,
-  type EdgeState,
-  FOLLOWING,
-  type GraphStore,
-  NONE,
-  REQUESTED,
-} from "./store.js";
+import { CELEBRITY, type Edge, type EdgeCursor, type EdgePage, type EdgeState, FOLLOWING, type GraphStore, REQUESTED } from "./store.js";
 
 export interface Relationship {
   userId: string;
@@ -24,11 +14,22 @@ export interface Relationship {
 /** Checks that a user exists (the identity service owns users). */
 export type UserExists = (userId: string) => Promise<boolean>;
 
+/**
+ * What the home feed's read model learns before a call returns (feed/readmodel.ts): a follow
+ * that ended hides the author from the former follower's pages at once; one that began shows it.
+ */
+export interface FeedVisibility {
+  followed(readerId: string, authorId: string): Promise<void>;
+  /** Throws (UNAVAILABLE) when it cannot be recorded: the call must not return as if it were. */
+  unfollowed(readerId: string, authorId: string): Promise<void>;
+}
+
 export class Graph {
   constructor(
     private readonly store: GraphStore,
     private readonly userExists: UserExists,
     private readonly celebrityThreshold: number,
+    private readonly feed: FeedVisibility,
   ) {}
 
   async follow(me: string, target: string): Promise<Relationship> {
@@ -42,12 +43,14 @@ export class Graph {
           })
         : encodeEvent("follows", me, { event: { case: "requested", value: { followerId: me, followeeId: target } } }),
     );
+    if (state === FOLLOWING) await this.feed.followed(me, target);
     return this.relationship(me, target);
   }
 
   async unfollow(me: string, target: string): Promise<Relationship> {
     if (me === target) throw invalidField("user_id", "you cannot unfollow yourself");
     await this.store.removeEdge(me, target, (count) => unfollowed(me, target, count));
+    await this.feed.unfollowed(me, target);
     return this.relationship(me, target);
   }
 
@@ -121,6 +124,7 @@ export class Graph {
       }),
     );
     if (!ok && (await this.store.edge(requester, me)) !== FOLLOWING) throw notFound(`follow request from ${requester}`);
+    await this.feed.followed(requester, me);
   }
 
   async reject(me: string, requester: string): Promise<void> {
@@ -129,8 +133,8 @@ export class Graph {
   }
 
   async removeFollower(me: string, follower: string): Promise<void> {
-    const was = await this.store.removeEdge(follower, me, (count) => unfollowed(follower, me, count));
-    if (was === NONE) return; // idempotent
+    await this.store.removeEdge(follower, me, (count) => unfollowed(follower, me, count)); // idempotent
+    await this.feed.unfollowed(follower, me); // also on a repeat: a first attempt may have failed here
   }
 
   isPrivate(userId: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 // The identity module: accounts, credentials, tokens and the JWKS.
 import { IdentityService } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import { readModelOf } from "../feed/readmodel.safe.js";
 import { pickStore, type Runtime } from "../platform/app.js";
 import { registration, type ServiceModule } from "../platform/service.js";
 import { Identity } from "./identity.js";
@@ -23,11 +24,15 @@ export async function identityModule(rt: Runtime): Promise<ServiceModule> {
   const identity = new Identity(store, tokens);
   // The profile shows whether an account is private; the graph service owns that setting.
   rt.bus.subscribe("identity", "follows", async ({ event }) => {
-    if (event.event.case === "privacyChanged") await identity.setPrivate(event.event.value.userId, event.event.value.private);
+    const e = event.event;
+    if (e.case !== "privacyChanged") return;
+    await identity.setPrivate(e.value.userId, e.value.private);
+    await readModelOf(rt).strict((m) => m.dropUser(e.value.userId)); // the feed's copy of the profile
   });
   return {
     name: "identity",
     publishes: true,
-    services: [registration(IdentityService, identityRoutes(identity, rt.clients.media, rt.auth))],
+    stop: () => readModelOf(rt).close(),
+    services: [registration(IdentityService, identityRoutes(identity, rt.clients.media, rt.auth, readModelOf(rt)))],
   };
 }

@@ -1,5 +1,5 @@
 // IdentityService handlers: proto in, domain call, proto out.
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -10,6 +10,7 @@ import {
   UserSchema,
 } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import { type MediaService, MediaState } from "../../gen/ts/feedmesh/media/v1/media_service_pb.js";
+import type { FeedModelWrites } from "../feed/readmodel.safe.js";
 import { actingUser } from "../platform/auth.js";
 import type { CallAuth } from "../platform/clients.js";
 import { invalidField } from "../platform/errors.js";
@@ -45,6 +46,7 @@ export function identityRoutes(
   identity: Identity,
   media: Client<typeof MediaService>,
   auth: CallAuth,
+  model: FeedModelWrites,
 ): ServiceImpl<typeof IdentityService> {
   /** An avatar must be a photo the caller uploaded and completed. */
   async function checkAvatar(mediaId: string, userId: string, ctx: HandlerContext): Promise<void> {
@@ -95,7 +97,10 @@ export function identityRoutes(
         await checkAvatar(req.avatarMediaId, userId, ctx);
         patch.avatarMediaId = req.avatarMediaId;
       }
-      return { user: toUser(await identity.updateProfile(userId, patch)) };
+      const user = toUser(await identity.updateProfile(userId, patch));
+      // The home feed's read model shows the new profile from the next read on.
+      await model.write.putUsers([{ id: userId, bytes: toBinary(UserSchema, user) }], true);
+      return { user };
     },
   };
 }

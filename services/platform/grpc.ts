@@ -13,6 +13,8 @@ import type { ServiceRegistration } from "./service.js";
 
 type AnyHandler = (req: unknown, ctx: HandlerContext) => unknown;
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> & grpc.ServerWritableStream<unknown, unknown>;
+/** The abort reason of every cancelled call: one shared error (building one per call cost ~13 µs). */
+const CANCELLED = new ConnectError("the client cancelled the call", Code.Canceled);
 
 /** A request that failed to decode: reported as INVALID_ARGUMENT, not as grpc-js' INTERNAL. */
 class DecodeFailure {
@@ -110,10 +112,14 @@ function checked(req: unknown): unknown {
 
 function handlerContext(service: DescService, method: DescMethod, call: AnyCall, shutdown: AbortSignal): HandlerContext {
   const abort = new AbortController();
-  call.on("cancelled", () => abort.abort(new ConnectError("the client cancelled the call", Code.Canceled)));
+  // grpc-js emits "cancelled" after every completed call too (after the trailers), and this abort
+  // is what unhooks the call's linked controller from the shared shutdown signal, so it stays; its
+  // reason is shared, not built (with a stack) per call.
+  call.on("cancelled", () => abort.abort(CANCELLED));
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-  const headers = new Headers();
+  // grpc-js takes content-type out of the metadata; its port speaks binary gRPC only.
+  const headers = new Headers({ "content-type": "application/grpc" });
   for (const [k, v] of Object.entries(call.metadata.getMap())) {
     if (!k.endsWith("-bin")) headers.set(k, String(v));
   }

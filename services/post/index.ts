@@ -1,5 +1,6 @@
 // The post module: posts and each author's timeline.
 import { PostService } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
+import { readModelOf } from "../feed/readmodel.safe.js";
 import { pickStore, type Runtime } from "../platform/app.js";
 import { RedisConnection } from "../platform/redis.js";
 import { registration, type ServiceModule } from "../platform/service.js";
@@ -36,7 +37,10 @@ export async function postModule(rt: Runtime): Promise<ServiceModule> {
   return {
     name: "post",
     publishes: true,
-    stop: () => redis?.close(),
-    services: [registration(PostService, postRoutes(posts, rt.clients, rt.auth, rt.pageTokens))],
+    stop: async () => {
+      await redis?.close();
+      await readModelOf(rt).close();
+    },
+    services: [registration(PostService, postRoutes(posts, rt.clients, rt.auth, rt.pageTokens, readModelOf(rt)))],
   };
 }

@@ -1,10 +1,11 @@
 // PostService handlers: proto in, domain call, proto out.
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { FollowState } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
 import { MediaState } from "../../gen/ts/feedmesh/media/v1/media_service_pb.js";
 import { type Post, PostSchema, type PostService } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
+import type { FeedModelWrites } from "../feed/readmodel.safe.js";
 import { actingUser, viewer } from "../platform/auth.js";
 import type { CallAuth, Clients } from "../platform/clients.js";
 import { invalidField } from "../platform/errors.js";
@@ -25,7 +26,20 @@ export function toPost(p: PostRecord): Post {
   });
 }
 
-export function postRoutes(posts: Posts, clients: Clients, auth: CallAuth, tokens: PageTokens): ServiceImpl<typeof PostService> {
+export function postRoutes(
+  posts: Posts,
+  clients: Clients,
+  auth: CallAuth,
+  tokens: PageTokens,
+  model: FeedModelWrites,
+): ServiceImpl<typeof PostService> {
+  /** The home feed's read model gets the post's body before the call returns (docs/feed.md). */
+  async function stored(p: PostRecord): Promise<Post> {
+    const post = toPost(p);
+    if (!p.deleted) await model.write.putPosts([{ id: post.postId, bytes: toBinary(PostSchema, post) }], true);
+    return post;
+  }
+
   /** The reader of this call; follow checks go to the graph service as that user, memoized. */
   function reader(ctx: HandlerContext): Reader {
     const userId = viewer(ctx);
@@ -62,7 +76,7 @@ export function postRoutes(posts: Posts, clients: Clients, auth: CallAuth, token
     async createPost(req, ctx) {
       const me = actingUser(ctx);
       const post = await posts.create(me, req, (mediaIds) => resolveMedia(ctx, me, mediaIds));
-      return { post: toPost(post) };
+      return { post: await stored(post) };
     },
     async getPost(req, ctx) {
       return { post: toPost(await posts.get(reader(ctx), req.postId)) };
@@ -85,10 +99,11 @@ export function postRoutes(posts: Posts, clients: Clients, auth: CallAuth, token
       return { posts: list.map(toPost) };
     },
     async editPost(req, ctx) {
-      return { post: toPost(await posts.edit(actingUser(ctx), req.postId, req.caption)) };
+      return { post: await stored(await posts.edit(actingUser(ctx), req.postId, req.caption)) };
     },
     async deletePost(req, ctx) {
       await posts.delete(actingUser(ctx), req.postId);
+      await model.required.deletePost(req.postId); // no page shows it once this returns
       return {};
     },
   };
