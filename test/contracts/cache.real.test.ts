@@ -5,16 +5,18 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FEED_SCRIPTS, RedisFeedCache } from "../../services/feed/cache.redis.js";
+import { READ_MODEL_SCRIPTS, RedisReadModel } from "../../services/feed/readmodel.redis.js";
 import { RedisConnection } from "../../services/platform/redis.js";
 import { RedisPostCache } from "../../services/post/cache.redis.js";
 import { feedCacheContract, postCacheContract } from "./cache.contract.js";
+import { readModelContract } from "./readmodel.contract.js";
 
 const url = process.env.FEEDMESH_REDIS_URL ?? "redis://127.0.0.1:16379";
 const prefix = `feedmesh-test:${process.pid}-${Date.now().toString(36)}:`;
 
-let connection: Promise<RedisConnection<typeof FEED_SCRIPTS>> | undefined;
+let connection: Promise<RedisConnection<typeof READ_MODEL_SCRIPTS>> | undefined;
 const redis = () => {
-  connection ??= RedisConnection.open({ url }, FEED_SCRIPTS);
+  connection ??= RedisConnection.open({ url }, READ_MODEL_SCRIPTS);
   return connection;
 };
 
@@ -29,6 +31,13 @@ after(async () => {
 
 feedCacheContract("redis", async ({ ttlSeconds }) => new RedisFeedCache(await redis(), { ttlSeconds, prefix }));
 postCacheContract("redis", async () => new RedisPostCache(await redis(), { prefix }));
+let models = 0;
+readModelContract("redis", async ({ timelineCap }) => {
+  const conn = await redis();
+  const own = `${prefix}m${++models}:`; // a prefix per model: the celebrity epoch is per prefix
+  const model = new RedisReadModel(conn, { ttlSeconds: 60, countsTtlSeconds: 60, feedTtlSeconds: 60, timelineCap }, own);
+  return { model, feeds: new RedisFeedCache(conn as unknown as RedisConnection<typeof FEED_SCRIPTS>, { ttlSeconds: 60, prefix: own }) };
+});
 
 describe("Redis cache failures", () => {
   it("fails fast when Redis is down", async () => {
