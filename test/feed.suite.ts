@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { feedCacheOf } from "../services/feed/cache.safe.js";
-import { openFeedStore } from "../services/feed/index.js";
+import { feedReaderOf, openFeedStore } from "../services/feed/index.js";
 import { newUser, readFeed, settle, startSystem, type TestSystem } from "./harness.js";
 
 const THRESHOLD = 3;
@@ -81,6 +81,54 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       try {
         await c.graph.unfollow({ userId: author.id }, reader.opts);
         assert.deepEqual(await readFeed(c, reader.opts), []);
+      } finally {
+        await s.app.backends.bus.start();
+      }
+    });
+
+    it("serves a cached reader from the read model, with each change made before its call returned", async () => {
+      const c = s.grpc;
+      const author = await newUser(c, "author");
+      const reader = await newUser(c, "reader");
+      await c.graph.follow({ userId: author.id }, reader.opts);
+      const p1 = (await c.post.createPost({ caption: "one" }, author.opts)).post!.postId;
+      const p2 = (await c.post.createPost({ caption: "two" }, author.opts)).post!.postId;
+      await settle(s);
+      const served = feedReaderOf(s.app.runtime)!.served;
+      const page = () => c.feed.getHomeFeed({ pageSize: 10 }, reader.opts);
+      assert.deepEqual(
+        (await page()).items.map((i) => i.post!.postId),
+        [p2, p1],
+      );
+      const fast = served.fast;
+      const warm = await page();
+      assert.equal(served.fast, fast + 1, "the second read is served by the read model");
+      assert.equal(warm.items[0]!.author!.username, author.username);
+      assert.deepEqual(
+        warm.items.map((i) => [i.counters?.likeCount, i.counters?.likedByCaller]),
+        [
+          [0n, false],
+          [0n, false],
+        ],
+      );
+      await s.app.backends.bus.stop(); // every event is "in flight": only the calls' own writes count
+      try {
+        await c.post.editPost({ postId: p2, caption: "two, edited" }, author.opts);
+        await c.identity.updateProfile({ displayName: "Renamed", updateMask: ["display_name"] }, author.opts);
+        await c.engagement.like({ postId: p1 }, reader.opts);
+        let items = (await page()).items;
+        assert.equal(items[0]!.post!.caption, "two, edited");
+        assert.equal(items[0]!.author!.displayName, "Renamed");
+        assert.deepEqual([items[1]!.counters?.likeCount, items[1]!.counters?.likedByCaller], [1n, true]);
+        await c.post.deletePost({ postId: p2 }, author.opts);
+        items = (await page()).items;
+        assert.deepEqual(
+          items.map((i) => i.post!.postId),
+          [p1],
+        );
+        await c.graph.removeFollower({ userId: reader.id }, author.opts);
+        assert.deepEqual((await page()).items, []);
+        assert.ok(served.fast >= fast + 4, "all of them from the read model");
       } finally {
         await s.app.backends.bus.start();
       }

@@ -17,9 +17,17 @@ export function openFeedStore(rt: Runtime): Promise<FeedStore> {
   return pickStore<FeedStore>(rt, { sqlite: (db) => new SqliteFeedStore(db), cassandra: (db) => CassandraFeedStore.open(db) });
 }
 
+const readers = new WeakMap<Runtime, FeedReader>();
+
+/** The home feed's reader of this process (its `served` counts tell which path answered). */
+export function feedReaderOf(rt: Runtime): FeedReader | undefined {
+  return readers.get(rt);
+}
+
 export async function feedModule(rt: Runtime): Promise<ServiceModule> {
   const model = readModelOf(rt);
   const reader = new FeedReader(model, new HomeFeed(await openFeedStore(rt), feedCacheOf(rt)));
+  readers.set(rt, reader);
   const events = new ReadModelEvents(model);
   rt.bus.subscribe("feed-model", "posts", (d) => events.onPost(d));
   rt.bus.subscribe("feed-model", "follows", (d) => events.onFollow(d));

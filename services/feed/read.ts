@@ -36,6 +36,9 @@ export interface ReadPage {
 const TIMELINE_FILL = 100;
 
 export class FeedReader {
+  /** Pages served by each path since start (tests; metrics). */
+  readonly served = { fast: 0, slow: 0 };
+
   constructor(
     private readonly model: SafeReadModel,
     private readonly slow: HomeFeed,
@@ -52,7 +55,10 @@ export class FeedReader {
       if (page === null) break; // unreachable: the slow path
       if (page.hit) {
         const items = await this.complete(readerId, page.items, src);
-        if (items) return { items, next: page.next, path: "fast" };
+        if (items) {
+          this.served.fast++;
+          return { items, next: page.next, path: "fast" };
+        }
         break; // a post the model held is gone for this reader: the slow path decides the page
       }
       if (page.miss === "celebrities") await this.fillCelebrities(readerId, src);
@@ -137,6 +143,7 @@ export class FeedReader {
     before: string | null,
     src: ReadSources & Parameters<HomeFeed["page"]>[3],
   ): Promise<ReadPage> {
+    this.served.slow++;
     const page = await this.slow.page(readerId, limit, before, src);
     const ids = page.items.map((i) => i.post.postId);
     const counters = ids.length ? await src.counters(ids) : new Map<string, Counts & { liked: boolean }>();

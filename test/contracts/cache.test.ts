@@ -1,7 +1,7 @@
 // The cache and read-model contracts on the in-process adapters: no server needed.
 import { MemoryFeedCache } from "../../services/feed/cache.memory.js";
-import { MemoryPostCache } from "../../services/post/cache.memory.js";
 import { MemoryReadModel } from "../../services/feed/readmodel.memory.js";
+import { MemoryPostCache } from "../../services/post/cache.memory.js";
 import { feedCacheContract, postCacheContract } from "./cache.contract.js";
 import { readModelContract } from "./readmodel.contract.js";
 

@@ -74,8 +74,7 @@ export function readModelContract(name: string, open: (options: { timelineCap: n
       assert.equal(page.items[0]!.authorId, a);
       await f.model.putPosts([{ id: newest[0]!, bytes: bytes("hello") }], false);
       assert.equal(text(hit(await f.model.page(r, 1, null)).items[0]!.post), "hello");
-      for (const size of [1, 2, 3, 7])
-        assert.deepEqual(await readAll(f.model, r, size), newest, `pages of ${size}`);
+      for (const size of [1, 2, 3, 7]) assert.deepEqual(await readAll(f.model, r, size), newest, `pages of ${size}`);
       const two = hit(await f.model.page(r, 2, null));
       assert.equal(two.next, newest[1]);
     });
