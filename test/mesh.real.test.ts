@@ -1,5 +1,5 @@
-// The microservices mode on the real backends: identity, graph, post, feed and fanout each in
-// its own process, talking gRPC, on Cassandra and Kafka. Killing a target and starting it again
+// The microservices mode on the real backends: identity, graph, post, feed, fanout and engagement
+// each in its own process, talking gRPC, on Cassandra, Kafka and Redis. Killing a target and starting it again
 // needs no other restart, and loses nothing.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -18,7 +18,7 @@ const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
 const KAFKA = new URL("../scripts/infra/kafka.sh", import.meta.url).pathname;
 const CASSANDRA = new URL("../scripts/infra/cassandra.sh", import.meta.url).pathname;
 const execFileAsync = promisify(execFile);
-const TARGETS = ["identity", "graph", "post", "feed", "fanout"] as const;
+const TARGETS = ["identity", "graph", "post", "feed", "fanout", "engagement"] as const;
 type Target = (typeof TARGETS)[number];
 
 async function freePort(): Promise<number> {
@@ -141,6 +141,36 @@ describe("microservices mode on Cassandra and Kafka", () => {
       assert.ok((await keys()) > 0, "and refills");
     } finally {
       await redis.quit();
+    }
+  });
+
+  it("answers a cached reader's feed from the feed target alone: no call to another target", async () => {
+    const author = await newUser(c, "author");
+    const reader = await newUser(c, "reader");
+    await c.graph.follow({ userId: author.id }, reader.opts);
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await c.post.createPost({ caption: `solo ${i}` }, author.opts)).post!.postId);
+    const expected = [...made].reverse();
+    const read = async () => {
+      const res = await c.feed.getHomeFeed({ pageSize: 2 }, reader.opts);
+      const next = await c.feed.getHomeFeed({ pageSize: 2, pageToken: res.nextPageToken }, reader.opts);
+      return [...res.items, ...next.items];
+    };
+    await eventually(async () => assert.deepEqual((await read()).map((i) => i.post?.postId), expected), 30_000);
+    await read(); // the first reads filled what the read model lacked
+    const others = TARGETS.filter((t) => t !== "feed");
+    await Promise.all(others.map((t) => kill(t, "SIGKILL")));
+    try {
+      const items = await read();
+      assert.deepEqual(
+        items.map((i) => i.post?.postId),
+        expected,
+      );
+      assert.equal(items[0]?.author?.username, author.username);
+      assert.ok(items.every((i) => i.counters?.postId === i.post?.postId));
+    } finally {
+      await start("identity");
+      await Promise.all(others.filter((t) => t !== "identity").map(start));
     }
   });
 
