@@ -156,7 +156,14 @@ describe("microservices mode on Cassandra and Kafka", () => {
       const next = await c.feed.getHomeFeed({ pageSize: 2, pageToken: res.nextPageToken }, reader.opts);
       return [...res.items, ...next.items];
     };
-    await eventually(async () => assert.deepEqual((await read()).map((i) => i.post?.postId), expected), 30_000);
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          (await read()).map((i) => i.post?.postId),
+          expected,
+        ),
+      30_000,
+    );
     await read(); // the first reads filled what the read model lacked
     const others = TARGETS.filter((t) => t !== "feed");
     await Promise.all(others.map((t) => kill(t, "SIGKILL")));

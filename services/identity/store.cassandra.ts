@@ -50,6 +50,14 @@ export class CassandraIdentityStore implements IdentityStore {
     return new CassandraIdentityStore(db, refreshTtlSeconds);
   }
 
+  async scanUserIds(limit: number, cursor: string | null): Promise<{ ids: string[]; next: string | null }> {
+    const res = await this.db.execute("SELECT user_id FROM identity_users", [], {
+      fetchSize: limit,
+      ...(cursor ? { pageState: cursor } : {}),
+    });
+    return { ids: res.rows.map((r) => r.user_id.toString()), next: res.pageState ?? null };
+  }
+
   async createUser(u: UserRecord, event: EncodedEvent): Promise<void> {
     const id = BigInt(u.userId);
     if (!(await this.claim("identity_usernames", "username", u.username, id))) throw new UniqueViolation("username");

@@ -69,6 +69,16 @@ export class SqliteIdentityStore implements IdentityStore {
     return rows.map(toUser);
   }
 
+  async scanUserIds(limit: number, cursor: string | null): Promise<{ ids: string[]; next: string | null }> {
+    const rows = this.db.all(
+      "SELECT user_id FROM identity_users WHERE user_id > ? ORDER BY user_id LIMIT ?",
+      BigInt(cursor ?? "-1"),
+      limit,
+    );
+    const ids = rows.map((r) => col.id(r.user_id));
+    return { ids, next: ids.length === limit ? ids.at(-1)! : null };
+  }
+
   async findByLogin(login: string): Promise<UserRecord | undefined> {
     const r = this.db.get(`SELECT ${USER_COLUMNS} FROM identity_users WHERE username = ? OR email = ?`, login, login);
     return r && toUser(r);

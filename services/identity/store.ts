@@ -42,6 +42,8 @@ export interface IdentityStore {
   createUser(user: UserRecord, event: EncodedEvent): Promise<void>;
   getUser(userId: string): Promise<UserRecord | undefined>;
   getUsers(userIds: string[]): Promise<UserRecord[]>;
+  /** Every user id, a page at a time, in no particular order; `cursor` is the previous page's `next` (tools). */
+  scanUserIds(limit: number, cursor: string | null): Promise<{ ids: string[]; next: string | null }>;
   /** Finds a user by lowercase username or email. */
   findByLogin(login: string): Promise<UserRecord | undefined>;
   /** Applies the patch and appends the event atomically; returns the updated user. */

@@ -45,22 +45,27 @@ export class TokenIssuer {
 
   /** Issues a token pair; familyId continues a refresh-token family, or starts one. */
   async issue(userId: string, familyId: string = randomUUID()): Promise<IssuedTokens> {
-    const { kid, privateKey } = await this.signingKey();
     const now = Date.now();
     const accessExpire = now + this.accessTtlMs;
-    const accessToken = await new SignJWT({})
+    const accessToken = await this.accessToken(userId, now, accessExpire);
+    const refreshToken = randomBytes(32).toString("base64url");
+    const refreshExpire = now + this.refreshTtlMs;
+    await this.store.saveRefreshToken({ tokenHash: hashToken(refreshToken), userId, familyId, expireTime: refreshExpire, revoked: false });
+    return { accessToken, accessExpire, refreshToken, refreshExpire };
+  }
+
+  /** An access token alone (no refresh token): for the operator's tools that act as users. */
+  async accessToken(userId: string, now = Date.now(), expire = now + this.accessTtlMs): Promise<string> {
+    const { kid, privateKey } = await this.signingKey();
+    return new SignJWT({})
       .setProtectedHeader({ alg: "ES256", kid, typ: "JWT" })
       .setIssuer(this.issuer)
       .setAudience(USER_AUDIENCE)
       .setSubject(userId)
       .setIssuedAt(Math.floor(now / 1000))
-      .setExpirationTime(Math.floor(accessExpire / 1000))
+      .setExpirationTime(Math.floor(expire / 1000))
       .setJti(randomUUID())
       .sign(privateKey);
-    const refreshToken = randomBytes(32).toString("base64url");
-    const refreshExpire = now + this.refreshTtlMs;
-    await this.store.saveRefreshToken({ tokenHash: hashToken(refreshToken), userId, familyId, expireTime: refreshExpire, revoked: false });
-    return { accessToken, accessExpire, refreshToken, refreshExpire };
   }
 }
 

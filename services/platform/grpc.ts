@@ -111,11 +111,6 @@ function checked(req: unknown): unknown {
 }
 
 function handlerContext(service: DescService, method: DescMethod, call: AnyCall, shutdown: AbortSignal): HandlerContext {
-  const abort = new AbortController();
-  // grpc-js emits "cancelled" after every completed call too (after the trailers), and this abort
-  // is what unhooks the call's linked controller from the shared shutdown signal, so it stays; its
-  // reason is shared, not built (with a stack) per call.
-  call.on("cancelled", () => abort.abort(CANCELLED));
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
   // grpc-js takes content-type out of the metadata; its port speaks binary gRPC only.
@@ -123,17 +118,23 @@ function handlerContext(service: DescService, method: DescMethod, call: AnyCall,
   for (const [k, v] of Object.entries(call.metadata.getMap())) {
     if (!k.endsWith("-bin")) headers.set(k, String(v));
   }
-  return createHandlerContext({
+  const ctx = createHandlerContext({
     service,
     method,
     protocolName: "grpc",
     requestMethod: "POST",
     url: `/${service.typeName}/${method.name}`,
     requestHeader: headers,
-    requestSignal: abort.signal,
+    requestSignal: new AbortController().signal,
     shutdownSignal: shutdown,
     ...(Number.isFinite(at) ? { timeoutMs: Math.max(0, at - Date.now()) } : {}),
   });
+  // grpc-js emits "cancelled" after every completed call too (after the trailers). ctx.abort ends
+  // the call's context: it stops the deadline's timer (which otherwise lives until the deadline)
+  // and unhooks the context from the shared shutdown signal. Its reason is shared, not built
+  // (with a stack) per call.
+  call.on("cancelled", () => ctx.abort(CANCELLED));
+  return ctx;
 }
 
 function toMetadata(headers: Headers): grpc.Metadata | undefined {

@@ -6,7 +6,8 @@ import { Code, ConnectError, type StreamResponse, type Transport, type UnaryResp
 import * as grpc from "@grpc/grpc-js";
 import { StatusSchema } from "../../gen/ts/google/rpc/status_pb.js";
 
-export function createGrpcJsTransport(address: string, options: grpc.ClientOptions = {}): Transport {
+/** The transport, and close() to end its channel (a tool that exits when done must close it). */
+export function createGrpcJsTransport(address: string, options: grpc.ClientOptions = {}): Transport & { close(): void } {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
     "grpc.keepalive_time_ms": 30_000,
     ...options,
@@ -73,6 +74,7 @@ export function createGrpcJsTransport(address: string, options: grpc.ClientOptio
         typeof method.output
       >;
     },
+    close: () => client.close(),
   };
 }
 

@@ -45,6 +45,26 @@ export function identityStoreContract(name: string, open: () => Promise<Identity
       assert.deepEqual((await store.getUsers([retry.userId, "42", u.userId])).map((x) => x.userId).sort(), [u.userId, retry.userId].sort());
     });
 
+    it("scans every user id a page at a time, each once", async () => {
+      const store = await open();
+      const made = new Set<string>();
+      for (let i = 0; i < 7; i++) {
+        const u = user();
+        await store.createUser(u, ev(u));
+        made.add(u.userId);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { ids: string[]; next: string | null } = await store.scanUserIds(3, cursor);
+        assert.ok(page.ids.length <= 3);
+        seen.push(...page.ids);
+        cursor = page.next;
+      } while (cursor !== null);
+      assert.equal(new Set(seen).size, seen.length, "no id twice");
+      for (const id of made) assert.ok(seen.includes(id), `${id} scanned`);
+    });
+
     it("updates a profile and the private flag", async () => {
       const store = await open();
       const u = user();
