@@ -100,17 +100,19 @@ export interface CelebrityPoint {
   rps: number;
   p50: number;
   p99: number;
+  /** The server's CPU per read (µs, net of its idle background). */
+  serverCpuUsPerCall: number;
 }
 
 export async function celebrityCurve(
   readers: Map<number, number[]>,
-  run: (actors: number[], concurrency: number, label: string) => Promise<LoadResult>,
+  run: (actors: number[], concurrency: number, label: string) => Promise<LoadResult & { serverCpuUsPerCall: number }>,
 ): Promise<CelebrityPoint[]> {
   const out: CelebrityPoint[] = [];
   for (const [k, actors] of readers) {
     const r = await run(actors, 4, `home feed of readers following ${k} celebrities, c=4`);
     const h = r.ops.home!;
-    out.push({ k, rps: h.rps, p50: h.p50, p99: h.p99 });
+    out.push({ k, rps: h.rps, p50: h.p50, p99: h.p99, serverCpuUsPerCall: r.serverCpuUsPerCall });
   }
   return out;
 }

@@ -30,6 +30,11 @@ export interface LoadSpec {
   usersFile: string;
   /** Indexes into the users file that act (default: all). */
   actors?: number[];
+  /**
+   * How each call picks its actor: at random (default), or walking `actors` in their order:
+   * "cycle" wraps around, "once" ends a closed-loop step when every actor has made one call.
+   */
+  sequence?: "cycle" | "once";
   seed: number;
 }
 export interface OpStats extends Stats {
@@ -130,10 +135,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let cpu0: NodeJS.CpuUsage | undefined;
   let last = from;
   let homeCalls = 0;
+  let walked = 0;
+  const actor = () => (spec.sequence ? actors[walked++ % actors.length]! : actors[Math.floor(r() * actors.length)]!);
   const one = async (op: Op, start: number) => {
     if (op === "home") homeCalls++;
     try {
-      await call[op](actors[Math.floor(r() * actors.length)]!, r);
+      await call[op](actor(), r);
       const done = performance.now();
       if (start >= from && start < to) {
         lat[op].push(done - start);
@@ -149,7 +156,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       Array.from({ length: spec.concurrency }, async () => {
         for (;;) {
           const start = performance.now();
-          if (start >= to) return;
+          if (start >= to || (spec.sequence === "once" && walked >= actors.length)) return;
           if (start >= from) cpu0 ??= process.cpuUsage();
           await one(pickOp(), start);
         }

@@ -1,10 +1,15 @@
 // The printed report of bench/feed: the figures of every phase as Markdown tables, ending with
-// the ratios against the ceilings and the naive pull, next to the goals of issue 7.
+// the ratios against the ceilings and the naive pull, next to the goals of issue 7, then the
+// goals of issue 12 (goals.ts), the read model's Redis memory (memory.ts) and its cold path (cold.ts).
 
 import type { Echo, Ghz, Rate } from "./baselines.js";
+import { type ColdWarm, coldSection } from "./cold.js";
 import type { CelebrityPoint, FanoutPoint } from "./curves.js";
+import { type Goal, goalsSection, type PreviousRun } from "./goals.js";
 import type { GraphStats } from "./graphs.js";
 import type { LoadResult, OpStats } from "./load.js";
+import { f1, f2, n0, table } from "./md.js";
+import { memorySection, type ReadModelMemory } from "./memory.js";
 import type { Visibility } from "./visibility.js";
 
 export interface Figures {
@@ -15,7 +20,12 @@ export interface Figures {
   loads: Record<string, { posts: number; postRate: number; entries: number; entryRate: number; drainSeconds: number }>;
   work: Record<
     string,
-    { closed: (LoadResult & { c: number })[]; open: (LoadResult & { rate: number })[]; home16: LoadResult & { serverCpuUsPerCall: number } }
+    {
+      closed: (LoadResult & { c: number })[];
+      /** fraction: of the highest closed-loop rate. */
+      open: (LoadResult & { rate: number; fraction?: number })[];
+      home16: LoadResult & { serverCpuUsPerCall: number };
+    }
   >;
   visibility: (Visibility & { graph: string })[];
   pull: Record<
@@ -29,14 +39,15 @@ export interface Figures {
   fanout: FanoutPoint[];
   celeb: CelebrityPoint[];
   memory: { synthetic: [number, number][]; real: [number, number][] };
+  /** The read model's keys in Redis after the workloads. */
+  modelMemory?: ReadModelMemory;
+  /** Home-feed reads after FLUSHDB (cold) and right after (warm), per graph. */
+  cold: Record<string, ColdWarm>;
+  /** The previous run's fan-out figures (bench/results/feed.json before this run). */
+  previous: PreviousRun | null;
+  goals: Goal[];
 }
 
-const f1 = (v: number | undefined) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(1) : "-");
-const f2 = (v: number | undefined) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(2) : "-");
-const n0 = (v: number | undefined) => (typeof v === "number" && Number.isFinite(v) ? Math.round(v).toLocaleString("en") : "-");
-const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-const table = (head: string[], rows: (string | number)[][]) =>
-  [row(head), row(head.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(row)].join("\n");
 const lat = (s: OpStats | undefined) => [n0(s?.rps), f1(s?.p50), f1(s?.p90), f1(s?.p99), f1(s?.p999)];
 
 export function report(f: Figures): string {
@@ -127,8 +138,8 @@ export function report(f: Figures): string {
     ),
     "",
     table(
-      ["celebrities followed", "req/s (c=4)", "p50 ms", "p99 ms"],
-      f.celeb.map((c) => [c.k, n0(c.rps), f1(c.p50), f1(c.p99)]),
+      ["celebrities followed", "req/s (c=4)", "p50 ms", "p99 ms", "server CPU µs/call"],
+      f.celeb.map((c) => [c.k, n0(c.rps), f1(c.p50), f1(c.p99), n0(c.serverCpuUsPerCall)]),
     ),
     "",
     table(
@@ -141,7 +152,10 @@ export function report(f: Figures): string {
     out.push(`feeds cached during the run (sample of ${f.memory.real.length}): ${f1(avg(0))} entries, ${n0(avg(1))} bytes on average`);
   }
   for (const [g, text] of Object.entries(f.profiles)) out.push("", `## Where the server's time goes: ${g}`, "```", text, "```");
+  if (f.modelMemory) out.push("", "## Redis memory of the read model", memorySection(f.modelMemory, Object.values(f.cold)[0]?.flush));
+  if (Object.keys(f.cold).length > 0) out.push("", "## Cold read model: after FLUSHDB", coldSection(f.cold));
   out.push("", "## Ratios (same run, same machine)", ratios(f));
+  out.push("", "## Goals of issue 12 (the read model)", goalsSection(f.goals));
   return out.join("\n");
 }
 

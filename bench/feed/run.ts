@@ -2,7 +2,10 @@
 // on Reed98 and on a skewed graph, with the ceilings (echo on both RPC stacks, raw Cassandra
 // writes, Redis' own rate) and the naive pull (PostgreSQL, raw and behind grpc-js) measured in
 // the same run; post-to-feed visibility; cost curves as SVG. Ends with the table of ratios and
-// writes bench/results/feed.json (and docs/bench/*.svg). Method: docs/benchmarks.md.
+// writes bench/results/feed.json (and docs/bench/*.svg). After the workloads: the read model's
+// Redis memory by key family, and home-feed reads after FLUSHDB of the bench's Redis database (the
+// cold path) against the same reads warm. Last, the goals of issue 12, with the fan-out rate
+// against the previous run's feed.json. Method: docs/benchmarks.md.
 //   node --import tsx bench/feed/run.ts [--smoke]
 // --smoke: tiny graphs, a second per step, no ghz, PostgreSQL only when installed; exits non-zero
 // on any failed call. Environment: the FEEDMESH_* addresses of scripts/infra/infra.sh env,
@@ -16,10 +19,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { echo, ghz, ghzEcho, ghzPath, rawCassandraWrites, redisMemory, redisRates } from "./baselines.js";
+import { type ColdWarm, coldReads, flushBenchDb } from "./cold.js";
 import { celebrityCurve, fanoutCurve } from "./curves.js";
 import { cassandraClient, expectedEntries, type Loaded, loadGraph, mintTokens } from "./data.js";
+import { issue12Goals, readPrevious } from "./goals.js";
 import { benchGraphs, stats } from "./graphs.js";
 import type { LoadResult, LoadSpec } from "./load.js";
+import { instanceMemory, readModelMemory } from "./memory.js";
 import { plots } from "./plots.js";
 import { cpuMicros, killAll, Lines, root, say, spawnTs, stop } from "./proc.js";
 import { summarize as summarizeProfile } from "./profile.js";
@@ -50,6 +56,8 @@ const env: SutEnv = {
   modules: process.env.BENCH_MODULES ?? "identity,graph,post,feed,fanout,engagement",
 };
 const failures: string[] = [];
+// The previous run's figures, before this run overwrites them (the fan-out rate must not drop).
+const previous = readPrevious(path.join(root, "bench/results/feed.json"));
 const elapsed = () => `${((performance.now() - T0) / 60_000).toFixed(1)} min`;
 const phase = (name: string) => say(`==== ${name} (${elapsed()} into the run)`);
 
@@ -57,7 +65,7 @@ async function runLoadChild(
   spec: Omit<LoadSpec, "seed">,
   label: string,
   serverPid?: number,
-): Promise<LoadResult & { serverCpuUsPerCall: number }> {
+): Promise<LoadResult & { serverCpuUsPerCall: number; serverCpuUs: number }> {
   const file = path.join(tmp, `spec-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify({ ...spec, seed: SEED }));
   const cpu0 = cpuMicros(serverPid);
@@ -86,7 +94,7 @@ async function runLoadChild(
     failures.push(
       `${label}: ${result.all.errors} errors of ${result.all.requests + result.all.errors}: ${result.firstError ?? "no calls"}`,
     );
-  return { ...result, serverCpuUsPerCall };
+  return { ...result, serverCpuUsPerCall, serverCpuUs: Math.max(0, busyUs) };
 }
 
 /** The system under test's CPU use while idle (µs per second), measured once it is loaded. */
@@ -106,6 +114,7 @@ async function main() {
 
   phase("fresh stores, start feedmesh");
   await freshStores(env);
+  const startMemory = await instanceMemory(redisUrl, env.redisDb);
   // Kafka sometimes answers a topic's metadata before the topic exists (UNKNOWN_TOPIC_OR_PARTITION
   // while the server creates its topics); a failed start is retried twice.
   let sut: Awaited<ReturnType<typeof startSut>> | undefined;
@@ -154,10 +163,7 @@ async function main() {
 
   phase("workloads: the DeathStarBench mix, closed loop at rising concurrency, then open loop");
   const levels = smoke ? [2, 8] : [1, 4, 16, 64];
-  const work: Record<
-    string,
-    { closed: (LoadResult & { c: number })[]; open: (LoadResult & { rate: number })[]; home16: LoadResult & { serverCpuUsPerCall: number } }
-  > = {};
+  const work: Figures["work"] = {};
   const visibility: Figures["visibility"] = [];
   const profiles: Record<string, string> = {};
   const only = process.env.BENCH_ONLY;
@@ -184,6 +190,7 @@ async function main() {
       const rate = Math.max(1, Math.round(max * f));
       open.push({
         rate,
+        fraction: f,
         ...(await runLoadChild(
           { ...base, mix: MIX, mode: "open", concurrency: 0, rate },
           `${l.graph.name} mix open ${rate}/s (${f} of max)`,
@@ -217,6 +224,36 @@ async function main() {
       profiles[`home-feed reads on ${l.graph.name}, c=16`] = summarizeProfile(file, 12, profiled.all.rps * (WARM + STEP));
       say(`${l.graph.name}: where a home-feed read's server time goes (${path.relative(root, file)}):\n${Object.values(profiles).at(-1)}`);
     }
+  }
+
+  // The read model as the workloads left it; then its cold path, graph by graph.
+  const modelMemory = only === "curves" ? undefined : await readModelMemory(redisUrl, env.redisDb, startMemory);
+  const cold: Record<string, ColdWarm> = {};
+  for (const l of only === "curves" ? [] : loaded) {
+    if (l === loaded[0]) phase("the cold read model: FLUSHDB, each reader's first home-feed read, then the same readers warm");
+    cold[l.graph.name] = await coldReads(
+      l.graph.name,
+      l === skew ? skewActors : [...l.ids.keys()],
+      STEP,
+      SEED,
+      () => flushBenchDb(redisUrl, env.redisDb),
+      (spec, label) =>
+        runLoadChild(
+          {
+            kind: "feedmesh",
+            target: sut.grpc,
+            usersFile: usersFile(l),
+            warmup: 0,
+            rate: 0,
+            mix: HOME,
+            mode: "closed",
+            concurrency: 16,
+            ...spec,
+          },
+          label,
+          pid,
+        ),
+    );
   }
 
   phase("naive pull on PostgreSQL: raw SQL and behind grpc-js");
@@ -349,7 +386,12 @@ async function main() {
     fanout,
     celeb,
     memory,
+    ...(modelMemory ? { modelMemory } : {}),
+    cold,
+    previous,
+    goals: [],
   };
+  figures.goals = issue12Goals(figures, previous);
   const out = report(figures);
   process.stdout.write(`\n${out}\n`);
   if (!smoke) {
