@@ -211,7 +211,13 @@ async function main() {
       visibility.push(...(await visibilityProbes(sut, cql, l, curveActors, STEP)));
       await run;
     }
+    const before = await sut.stats();
     const home16 = await runLoadChild({ ...base, mix: HOME, mode: "closed", concurrency: 16 }, `${l.graph.name} home feed only, c=16`, pid);
+    const after = await sut.stats();
+    const paths = Object.entries(after)
+      .map(([k, v]) => `${k} ${v - (before[k] ?? 0)}`)
+      .join(", ");
+    say(`${l.graph.name} home feed only, c=16: pages by path (read model hits "fast"; misses by reason): ${paths}`);
     work[l.graph.name] = { closed, open, home16 };
     if (!smoke || process.env.BENCH_CPU_PROF === "1") {
       // Where the time of a home-feed read goes: the same load again, with the server's profiler on.

@@ -6,11 +6,13 @@
 //   settle               waits until every event written so far is relayed and consumed: {"settled":ms}
 //   profile-start        starts the V8 CPU profiler (node:inspector): {"profiling":true}
 //   profile-stop <file>  stops it and writes the .cpuprofile: {"profiled":"<file>"}
+//   stats                which path served the home-feed reads so far: {"stats":{fast,slow,...}}
 // Exits on SIGTERM or when stdin closes (the parent went away).
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import { Kafka, logLevel } from "kafkajs";
+import { feedReaderOf } from "../../services/feed/index.js";
 import { MODULES } from "../../services/modules.js";
 import { startApp } from "../../services/platform/app.js";
 import { loadConfig } from "../../services/platform/config.js";
@@ -78,6 +80,9 @@ createInterface({ input: process.stdin })
       }
       clearInterval(ticker);
       process.stdout.write(`${JSON.stringify({ settled: performance.now() - t0 })}\n`);
+    } else if (cmd === "stats") {
+      // Which path served the home-feed reads so far (services/feed/read.ts).
+      process.stdout.write(`${JSON.stringify({ stats: feedReaderOf(app.runtime)?.served ?? null })}\n`);
     } else if (cmd === "profile-start") {
       inspector.connect();
       await inspector.post("Profiler.enable");

@@ -25,6 +25,8 @@ export interface Sut {
   settle(): Promise<number>;
   /** Runs fn with the server's CPU profiler on; writes the profile to file. */
   profile<T>(file: string, fn: () => Promise<T>): Promise<T>;
+  /** Which path served the home-feed reads so far, and why the read model missed. */
+  stats(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,10 @@ export async function startSut(e: SutEnv, nodeArgs: string[] = []): Promise<Sut>
     async settle() {
       child.stdin!.write("settle\n");
       return (await lines.next<{ settled: number }>("settled", 1_800_000)).settled;
+    },
+    async stats() {
+      child.stdin!.write("stats\n");
+      return (await lines.next<{ stats: Record<string, number> }>("stats", 30_000)).stats;
     },
     async profile(file, fn) {
       child.stdin!.write("profile-start\n");

@@ -36,8 +36,8 @@ export interface ReadPage {
 const TIMELINE_FILL = 100;
 
 export class FeedReader {
-  /** Pages served by each path since start (tests; metrics). */
-  readonly served = { fast: 0, slow: 0 };
+  /** Pages served by each path since start, and why the read model missed (tests; metrics). */
+  readonly served = { fast: 0, slow: 0, repaired: 0, feed: 0, celebrities: 0, timelines: 0, deep: 0, down: 0, gone: 0 };
 
   constructor(
     private readonly model: SafeReadModel,
@@ -52,15 +52,20 @@ export class FeedReader {
   ): Promise<ReadPage> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const page = await this.model.page(readerId, limit, before);
-      if (page === null) break; // unreachable: the slow path
+      if (page === null) {
+        this.served.down++;
+        break; // unreachable: the slow path
+      }
       if (page.hit) {
         const items = await this.complete(readerId, page.items, src);
         if (items) {
           this.served.fast++;
           return { items, next: page.next, path: "fast" };
         }
+        this.served.gone++;
         break; // a post the model held is gone for this reader: the slow path decides the page
       }
+      this.served[page.miss]++;
       if (page.miss === "celebrities") await this.fillCelebrities(readerId, src);
       else if (page.miss === "timelines") await Promise.all(page.authors.map((a) => this.fillTimeline(a, src)));
       else break; // feed (the slow path fills it) or deep
@@ -76,6 +81,7 @@ export class FeedReader {
     if (noPost.length + noUser.length + noCounts.length === 0) {
       return items.map((i) => ({ postId: i.postId, post: i.post!, user: i.user, counters: { ...i.counts!, liked: i.liked! } }));
     }
+    this.served.repaired++;
     const [posts, users, counters] = await Promise.all([
       noPost.length ? src.posts(noPost) : [],
       noUser.length ? src.users(noUser) : [],

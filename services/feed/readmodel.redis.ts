@@ -188,6 +188,8 @@ function parseCounts(b: Buffer | number | null): Counts | null {
 export class RedisReadModel implements ReadModel {
   private readonly prefix: string;
   private readonly timelines: RedisFeedCache;
+  /** The connection's client replying with Buffers (made once: each withTypeMapping builds a proxy). */
+  private readonly binary;
 
   constructor(
     private readonly redis: RedisConnection<typeof READ_MODEL_SCRIPTS>,
@@ -195,6 +197,7 @@ export class RedisReadModel implements ReadModel {
     prefix = "feedmesh:",
   ) {
     this.prefix = prefix;
+    this.binary = redis.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
     this.timelines = new RedisFeedCache(redis as unknown as RedisConnection<typeof FEED_SCRIPTS>, {
       ttlSeconds: options.ttlSeconds,
       prefix: `${prefix}tl:`,
@@ -218,9 +221,7 @@ export class RedisReadModel implements ReadModel {
       before === null ? "" : String(idTime(before)),
       String(this.options.feedTtlSeconds),
     ];
-    const reply = (await this.redis.run((c) =>
-      c.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).rmPage([`${this.prefix}feed:{${readerId}}`], args),
-    )) as Reply;
+    const reply = (await this.redis.run(() => this.binary.rmPage([`${this.prefix}feed:{${readerId}}`], args))) as Reply;
     const kind = str(reply[0]!)!;
     if (kind !== "hit") return { hit: false, miss: kind as "feed", authors: reply.slice(1).map((a) => str(a)!) };
     const since = reply[2] === null ? null : Number(str(reply[2]!));
