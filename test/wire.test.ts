@@ -5,15 +5,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { toJson } from "@bufbuild/protobuf";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { FeedService, GetHomeFeedResponseSchema } from "../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { SERVICES } from "../services/platform/clients.js";
 import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
-import { clientsFor, newUser, startSystem, type TestSystem } from "./harness.js";
+import { clientsFor, newUser, settle, startSystem, type TestSystem } from "./harness.js";
 
 describe("wire protocols", () => {
   let s: TestSystem;
@@ -21,6 +23,40 @@ describe("wire protocols", () => {
     s = await startSystem();
   });
   after(() => s.stop());
+
+  it("answers the same home-feed page on every protocol: stored bytes spliced for binary callers, decoded for JSON", async () => {
+    const author = await newUser(s.grpc, "splice");
+    const reader = await newUser(s.grpc, "splice");
+    await s.grpc.graph.follow({ userId: author.id }, reader.opts);
+    await s.grpc.post.createPost({ caption: "spliced ünïcode #bytes" }, author.opts);
+    const liked = (await s.grpc.post.createPost({ caption: "second" }, author.opts)).post!.postId;
+    await s.grpc.engagement.like({ postId: liked }, reader.opts);
+    await settle(s);
+    const transports = {
+      "gRPC, grpc-js port": createGrpcJsTransport(s.grpcUrl.replace("http://", "")),
+      "gRPC, HTTP port": createGrpcTransport({ baseUrl: s.httpUrl }),
+      "gRPC-Web binary": createGrpcWebTransport({ baseUrl: s.httpUrl, httpVersion: "1.1" }),
+      "gRPC-Web JSON": createGrpcWebTransport({ baseUrl: s.httpUrl, httpVersion: "1.1", useBinaryFormat: false }),
+      "Connect binary": createConnectTransport({ baseUrl: s.httpUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      "Connect JSON": createConnectTransport({ baseUrl: s.httpUrl, httpVersion: "1.1" }),
+    };
+    const read = (t: (typeof transports)[keyof typeof transports]) =>
+      createClient(FeedService, t).getHomeFeed({ pageSize: 1 }, reader.opts);
+    await read(transports["gRPC, grpc-js port"]); // the first read fills the read model
+    const pages = Object.fromEntries(
+      await Promise.all(Object.entries(transports).map(async ([name, t]) => [name, toJson(GetHomeFeedResponseSchema, await read(t))])),
+    );
+    const want = pages["Connect JSON"] as { items: { post: { caption: string }; author: { username: string }; counters: object }[] };
+    assert.equal(want.items[0]!.post.caption, "second");
+    assert.equal(want.items[0]!.author.username, author.username);
+    assert.deepEqual(want.items[0]!.counters, { postId: liked, likeCount: "1", likedByCaller: true });
+    for (const [name, page] of Object.entries(pages)) {
+      const { nextPageToken, ...rest } = page as { nextPageToken: string };
+      const { nextPageToken: token, ...wanted } = want as unknown as { nextPageToken: string };
+      assert.deepEqual(rest, wanted, name);
+      assert.ok(nextPageToken && token, `${name}: a next page`);
+    }
+  });
 
   it("serves a stock grpc-js client built from the committed descriptor set", async () => {
     const def = protoLoader.loadFileDescriptorSetFromBuffer(readFileSync(new URL("../gen/feedmesh.binpb", import.meta.url)), {

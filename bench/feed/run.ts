@@ -178,6 +178,14 @@ async function main() {
       rate: 0,
       ...(actors ? { actors } : {}),
     };
+    // Steady state: every reader read once before anything is measured, so the measured reads are
+    // those of active readers, whose feeds are cached (a reader's first read, the cold path, is
+    // measured apart after a FLUSHDB: "Cold read model").
+    await runLoadChild(
+      { ...base, mix: HOME, mode: "closed", concurrency: 16, sequence: "once", warmup: 0, seconds: 900 },
+      `${l.graph.name} warming up: each reader's first home-feed read (not measured)`,
+      pid,
+    );
     const closed = [];
     for (const c of only === "reads" ? [] : levels)
       closed.push({

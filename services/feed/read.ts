@@ -150,7 +150,20 @@ export class FeedReader {
     src: ReadSources & Parameters<HomeFeed["page"]>[3],
   ): Promise<ReadPage> {
     this.served.slow++;
-    const page = await this.slow.page(readerId, limit, before, src);
+    // The celebrity list the slow path reads is kept too (unless the reader's follows changed meanwhile).
+    const stamp = await this.model.run("celebrityStamp", null, (m) => m.celebrityStamp(readerId));
+    let celebrities: string[] | undefined;
+    const page = await this.slow.page(readerId, limit, before, {
+      posts: (ids) => src.posts(ids),
+      users: (ids) => src.users(ids),
+      pulled: (authors, n, below) => src.pulled(authors, n, below),
+      following: (authors) => src.following(authors),
+      celebrities: async () => (celebrities = await src.celebrities()),
+    });
+    if (stamp && celebrities) {
+      const list = celebrities;
+      void this.model.run("setCelebrities", undefined, (m) => m.setCelebrities(readerId, list, stamp));
+    }
     const ids = page.items.map((i) => i.post.postId);
     const counters = ids.length ? await src.counters(ids) : new Map<string, Counts & { liked: boolean }>();
     const items = page.items.map(({ post, author }) => ({

@@ -22,8 +22,9 @@ import {
 const ZERO19 = "0".repeat(19);
 
 // KEYS[1] the reader's feed. ARGV: prefix, reader, limit, cursor (19 digits or ""), cursor's ms,
-// the feed's idle TTL (s). Replies {"hit", more, likeSetCreatedMs|nil, then 6 per item: post id,
-// author, post bytes|nil, user bytes|nil, "likes comments"|nil, "1"|"0"|nil} or {miss, authors...}.
+// the feed's idle TTL (s). Replies {"hit", more, likeSetCreatedMs|nil, then 7 per item: post id,
+// author, post bytes|nil, user bytes|nil, likes|nil, comments|nil, 1|0|nil (liked)} or
+// {miss, authors...}. Numbers come as integers, so Node parses no text.
 const PAGE = `${LIB}
 local P, r, n, cur, curms = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local function marker(k)
@@ -119,7 +120,16 @@ if m > 0 then
   for i = 1, m do
     local k = #out
     out[k + 1] = pids[i + 1]; out[k + 2] = string.sub(items[i], 21); out[k + 3] = bodies[i]
-    out[k + 4] = users[i]; out[k + 5] = counts[i]; out[k + 6] = liked[i + 1]
+    out[k + 4] = users[i]
+    local l, c = false, false
+    if counts[i] then
+      local a, b = string.match(counts[i], '^(%d+) (%d+)$')
+      l, c = tonumber(a), tonumber(b)
+    end
+    out[k + 5] = l; out[k + 6] = c
+    local v = liked[i + 1]
+    if v then v = tonumber(v) end
+    out[k + 7] = v
   end
 end
 redis.call('EXPIRE', F, ARGV[6])
@@ -179,12 +189,6 @@ type Reply = (Buffer | number | null)[];
 const str = (b: Buffer | number | null) => (b === null ? null : b.toString());
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-function parseCounts(b: Buffer | number | null): Counts | null {
-  if (b === null) return null;
-  const [likes, comments] = b.toString().split(" ").map(Number);
-  return { likes: likes ?? 0, comments: comments ?? 0 };
-}
-
 export class RedisReadModel implements ReadModel {
   private readonly prefix: string;
   private readonly timelines: RedisFeedCache;
@@ -226,16 +230,16 @@ export class RedisReadModel implements ReadModel {
     if (kind !== "hit") return { hit: false, miss: kind as "feed", authors: reply.slice(1).map((a) => str(a)!) };
     const since = reply[2] === null ? null : Number(str(reply[2]!));
     const items: ModelItem[] = [];
-    for (let i = 3; i + 5 < reply.length; i += 6) {
+    for (let i = 3; i + 6 < reply.length; i += 7) {
       const postId = str(reply[i]!)!;
-      const liked = reply[i + 5] ?? null;
+      const [likes, comments, liked] = [reply[i + 4], reply[i + 5], reply[i + 6]] as (number | null)[];
       items.push({
         postId,
         authorId: str(reply[i + 1]!)!,
         post: reply[i + 2] as Buffer | null,
         user: reply[i + 3] as Buffer | null,
-        counts: parseCounts(reply[i + 4] ?? null),
-        liked: liked === null ? (likeKnownAbsent(since, idTime(postId)) ? false : null) : str(liked ?? null) === "1",
+        counts: likes === null || comments === null ? null : { likes: likes!, comments: comments! },
+        liked: liked === null ? (likeKnownAbsent(since, idTime(postId)) ? false : null) : liked === 1,
       });
     }
     return { hit: true, items, next: reply[1] === 1 ? items.at(-1)!.postId : null };

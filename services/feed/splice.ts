@@ -7,6 +7,7 @@ import { create, fromBinary, type UnknownField } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { HandlerContext } from "@connectrpc/connect";
 import { type GetHomeFeedResponse, GetHomeFeedResponseSchema } from "../../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
+import { withEncoding } from "../platform/encoded.js";
 
 export interface ItemBytes {
   postId: string;
@@ -34,11 +35,18 @@ function bytesField(buf: Buffer, off: number, tag: number, data: Uint8Array): nu
   return off + data.length;
 }
 
-/** Each item as a length-delimited FeedItem body (its length prefix first, as an unknown field holds it). */
-export function encodeItems(items: ItemBytes[]): Buffer[] {
-  return items.map((it) => {
-    const id = Buffer.from(it.postId, "latin1");
+/** The encoded page: the whole GetHomeFeedResponse, and each item's field (length prefix first) within it. */
+export interface EncodedPage {
+  body: Buffer;
+  items: Buffer[];
+}
+
+/** GetHomeFeedResponse bytes from the items' stored bytes and the page token, written into one buffer. */
+export function encodePage(items: ItemBytes[], nextPageToken: string): EncodedPage {
+  const ids = items.map((it) => Buffer.from(it.postId, "latin1"));
+  const sizes = items.map((it, k) => {
     const c = it.counters;
+    const id = ids[k]!;
     const counters = c
       ? 1 +
         vlen(id.length) +
@@ -53,30 +61,43 @@ export function encodeItems(items: ItemBytes[]): Buffer[] {
       it.post.length +
       (it.user ? 1 + vlen(it.user.length) + it.user.length : 0) +
       (c ? 1 + vlen(counters) + counters : 0);
-    const buf = Buffer.allocUnsafe(vlen(size) + size);
-    let off = varint(buf, 0, size);
-    off = bytesField(buf, off, 0x0a, it.post);
-    if (it.user) off = bytesField(buf, off, 0x12, it.user);
+    return { counters, size };
+  });
+  const token = Buffer.from(nextPageToken);
+  const total = sizes.reduce((n, s) => n + 1 + vlen(s.size) + s.size, 0) + (token.length > 0 ? 1 + vlen(token.length) + token.length : 0);
+  const body = Buffer.allocUnsafe(total);
+  const out: Buffer[] = [];
+  let off = 0;
+  items.forEach((it, k) => {
+    const { counters, size } = sizes[k]!;
+    body[off++] = 0x0a;
+    const start = off;
+    off = varint(body, off, size);
+    off = bytesField(body, off, 0x0a, it.post);
+    if (it.user) off = bytesField(body, off, 0x12, it.user);
+    const c = it.counters;
     if (c) {
-      buf[off++] = 0x1a;
-      off = varint(buf, off, counters);
-      off = bytesField(buf, off, 0x0a, id);
+      body[off++] = 0x1a;
+      off = varint(body, off, counters);
+      off = bytesField(body, off, 0x0a, ids[k]!);
       if (c.likes > 0) {
-        buf[off++] = 0x10;
-        off = varint(buf, off, c.likes);
+        body[off++] = 0x10;
+        off = varint(body, off, c.likes);
       }
       if (c.comments > 0) {
-        buf[off++] = 0x18;
-        off = varint(buf, off, c.comments);
+        body[off++] = 0x18;
+        off = varint(body, off, c.comments);
       }
       if (c.liked) {
-        buf[off++] = 0x20;
-        buf[off++] = 1;
+        body[off++] = 0x20;
+        body[off++] = 1;
       }
     }
-    if (off !== buf.length) throw new Error(`encodeItems: wrote ${off} of ${buf.length} bytes`);
-    return buf;
+    out.push(body.subarray(start, off));
   });
+  if (token.length > 0) off = bytesField(body, off, 0x12, token);
+  if (off !== total) throw new Error(`encodePage: wrote ${off} of ${total} bytes`);
+  return { body, items: out };
 }
 
 const BINARY = /^application\/(grpc|grpc\+proto|grpc-web|grpc-web\+proto|proto|connect\+proto)$/;
@@ -87,16 +108,14 @@ export function binaryWire(ctx: HandlerContext): boolean {
   return type !== null && BINARY.test(type.split(";")[0]!.trim());
 }
 
-/** The response: items spliced as unknown fields for binary callers, decoded for the others. */
-export function homeFeedResponse(items: Buffer[], nextPageToken: string, binary: boolean): GetHomeFeedResponse {
+/**
+ * The response. Binary callers: the items as the message's unknown fields (connect-node writes
+ * them verbatim) and the whole encoding attached (the grpc-js adapter sends it as is). JSON
+ * callers: the page decoded.
+ */
+export function homeFeedResponse(page: EncodedPage, nextPageToken: string, binary: boolean): GetHomeFeedResponse {
+  if (!binary) return fromBinary(GetHomeFeedResponseSchema, page.body);
   const res = create(GetHomeFeedResponseSchema, { nextPageToken });
-  if (items.length === 0) return res;
-  const unknown: UnknownField[] = items.map((data) => ({ no: 1, wireType: WireType.LengthDelimited, data }));
-  if (binary) {
-    res.$unknown = unknown;
-    return res;
-  }
-  const decoded = fromBinary(GetHomeFeedResponseSchema, Buffer.concat(items.flatMap((data) => [Buffer.of(0x0a), data])));
-  decoded.nextPageToken = nextPageToken;
-  return decoded;
+  if (page.items.length > 0) res.$unknown = page.items.map((data): UnknownField => ({ no: 1, wireType: WireType.LengthDelimited, data }));
+  return withEncoding(res, page.body);
 }

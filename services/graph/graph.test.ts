@@ -7,6 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { FollowState } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
 import { newUser, readFeed, settle, startSystem, type TestSystem } from "../../test/harness.js";
 import { openFeedStore } from "../feed/index.js";
+import { readModelOf } from "../feed/readmodel.safe.js";
 import { encodeEvent } from "../platform/events.js";
 import type { EmbeddedDb } from "../platform/sqlite.js";
 import { CELEBRITY, DEMOTING, NOT_CELEBRITY, PROMOTING } from "./store.js";
@@ -153,6 +154,8 @@ describe("graph: the celebrity index", () => {
     await post("while promoting");
     assert.deepEqual(await readFeed(s.grpc, reader.opts), everything());
     await graph.indexFollowers(star.id, null, 1000, true);
+    // As the promotion step does (celebrities.ts): readers' cached celebrity lists go stale first.
+    await readModelOf(s.app.runtime).required.celebrityStatesChanged();
     await graph.moveCelebrity(star.id, await graph.celebrity(star.id), { state: CELEBRITY, since: Date.now() });
     await post("as a celebrity"); // pulled, not fanned out
     assert.deepEqual(await stored(), everything().slice(1));

@@ -18,7 +18,10 @@ function makeClient<S extends RedisScripts>(options: RedisOptions, state: { read
     url: options.url,
     scripts,
     disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    // No per-command `timeout` here: node-redis arms an AbortSignal.timeout per command that fires
+    // (building a DOMException) even after the reply came, ~11 µs a command. run() races its own
+    // timer, cleared on the reply; a dead connection is found by the pings.
+    pingInterval: 5_000,
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 2000,
       // Before the first connection: give up at once, so open() fails fast. After: back off, up
@@ -34,11 +37,16 @@ type Client<S extends RedisScripts> = ReturnType<typeof makeClient<S>>;
 /** One connection to Redis, shared by the cache adapters. */
 export class RedisConnection<S extends RedisScripts = Record<string, never>> {
   private closed = false;
+  private quietUntil = 0;
 
   private constructor(
     readonly client: Client<S>,
     private readonly commandTimeoutMs: number,
-  ) {}
+  ) {
+    client.on("ready", () => {
+      this.quietUntil = 0; // a new connection: try it at once
+    });
+  }
 
   /** Connects, or throws when Redis can't be reached within the connect timeout. */
   static async open<S extends RedisScripts = Record<string, never>>(
@@ -81,10 +89,17 @@ export class RedisConnection<S extends RedisScripts = Record<string, never>> {
   async run<T>(call: (client: Client<S>) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error("redis cache: connection closed");
     if (!this.client.isReady) throw new Error("redis cache unavailable: not connected");
+    // After a call went unanswered, calls fail at once for as long again (one probe gets through
+    // then): a hung server does not pile up commands in the client while callers keep trying.
+    if (Date.now() < this.quietUntil)
+      throw new Error(`redis cache: no reply within ${this.commandTimeoutMs} ms to a recent call; trying again shortly`);
     const pending = call(this.client);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis cache: no reply within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+      timer = setTimeout(() => {
+        this.quietUntil = Date.now() + this.commandTimeoutMs;
+        reject(new Error(`redis cache: no reply within ${this.commandTimeoutMs} ms`));
+      }, this.commandTimeoutMs);
     });
     try {
       return await Promise.race([pending, timeout]);
@@ -97,11 +112,16 @@ export class RedisConnection<S extends RedisScripts = Record<string, never>> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      await this.client.close();
-    } catch {
-      this.client.destroy();
-    }
+    // A graceful close waits for the replies of pending commands: a hung server would hold it
+    // forever, so it gets the command timeout, then the connection is destroyed.
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = this.client.close().then(
+      () => true,
+      () => false,
+    );
+    const done = await Promise.race([graceful, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.commandTimeoutMs)))]);
+    clearTimeout(timer);
+    if (!done) this.client.destroy();
   }
 }
 
