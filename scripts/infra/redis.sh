@@ -84,12 +84,14 @@ cmd_start() {
   precheck
   installed || cmd_install
   [ -f "$LOG" ] && mv -f "$LOG" "$LOG.1"
-  local mem=(); [ "$REDIS_MAXMEMORY" != 0 ] && mem=(--maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy allkeys-lru)
+  # volatile-lru: every key of the feed's read model but its celebrity epoch has an expiry, and the
+  # epoch must not be evicted (docs/operations.md, "The read model").
+  local mem=(); [ "$REDIS_MAXMEMORY" != 0 ] && mem=(--maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy volatile-lru)
   local t0; t0=$(now_ms)
   # no config file: everything on the command line; --daemonize no because spawn detaches it
   spawn "$PIDFILE" "$LOG" redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" \
     --save "" --appendonly no --dir "$RUN" --daemonize no --logfile "" --loglevel notice \
-    --protected-mode yes "${mem[@]}"
+    --protected-mode yes --zset-max-listpack-entries 512 "${mem[@]}"
   local pid; pid="$(cat "$PIDFILE")"
   local deadline=$((SECONDS + REDIS_READY_TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
