@@ -1,7 +1,7 @@
 // The read model in process memory, for the embedded mode and fast tests: the same contract as
 // readmodel.redis.ts (test/readmodel.suite.ts), the page merge written over the FeedCache port.
 // Maps are bounded (oldest written first out) and entries expire like Redis keys.
-import { compareIds, idTime } from "../platform/ids.js";
+import { compareIds } from "../platform/ids.js";
 import type { FeedCache } from "./cache.js";
 import {
   type CelebrityStamp,
@@ -122,7 +122,7 @@ export class MemoryReadModel implements ReadModel {
         post,
         user: this.users.get(e.authorId) ?? null,
         counts: this.counts.get(e.postId) ?? null,
-        liked: known ?? (likeKnownAbsent(likes?.since ?? null, idTime(e.postId)) ? false : null),
+        liked: known ?? (likeKnownAbsent(likes?.since ?? null, e.postId) ? false : null),
       };
     });
     await this.feeds.touch(readerId);

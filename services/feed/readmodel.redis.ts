@@ -239,7 +239,7 @@ export class RedisReadModel implements ReadModel {
         post: reply[i + 2] as Buffer | null,
         user: reply[i + 3] as Buffer | null,
         counts: likes === null || comments === null ? null : { likes: likes!, comments: comments! },
-        liked: liked === null ? (likeKnownAbsent(since, idTime(postId)) ? false : null) : liked === 1,
+        liked: liked === null ? (likeKnownAbsent(since, postId) ? false : null) : liked === 1,
       });
     }
     return { hit: true, items, next: reply[1] === 1 ? items.at(-1)!.postId : null };

@@ -5,6 +5,7 @@
 // (readmodel.events.ts) repairs what a failed write left behind. Adapters: readmodel.redis.ts
 // (one Lua script per page) and readmodel.memory.ts (the embedded mode); test/readmodel.suite.ts
 // runs the same contract against both.
+import { ID_EPOCH_MS } from "../platform/ids.js";
 import type { FeedEntry } from "./store.js";
 
 export type { FeedEntry };
@@ -111,7 +112,8 @@ export interface ReadModelOptions {
 /** A like set knows posts created this long after it (clocks of processes may differ by less). */
 export const LIKED_MARGIN_MS = 5_000;
 
-/** Whether the reader's like state of a post is known without a lookup. */
-export function likeKnownAbsent(likedSince: number | null, postTimeMs: number): boolean {
-  return likedSince !== null && postTimeMs > likedSince + LIKED_MARGIN_MS;
+/** Whether the reader's like state of a post is known without a lookup (not liked). */
+export function likeKnownAbsent(likedSince: number | null, postId: string): boolean {
+  // The post's time to within a millisecond without BigInt (ids: 22 bits below the time).
+  return likedSince !== null && Number(postId) / 4_194_304 + ID_EPOCH_MS > likedSince + LIKED_MARGIN_MS;
 }

@@ -3,7 +3,9 @@
 // Sorting ids sorts by creation time, which the feed and its page tokens rely on.
 import { randomInt } from "node:crypto";
 
-const EPOCH = 1735689600000n; // 2025-01-01T00:00:00Z
+/** The ids' epoch (2025-01-01T00:00:00Z). */
+export const ID_EPOCH_MS = 1735689600000;
+const EPOCH = BigInt(ID_EPOCH_MS);
 const WORKER_BITS = 10n;
 const SEQ_BITS = 12n;
 const MAX_SEQ = (1n << SEQ_BITS) - 1n;

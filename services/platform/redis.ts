@@ -18,9 +18,10 @@ function makeClient<S extends RedisScripts>(options: RedisOptions, state: { read
     url: options.url,
     scripts,
     disableOfflineQueue: true,
-    // No per-command `timeout` here: node-redis arms an AbortSignal.timeout per command that fires
-    // (building a DOMException) even after the reply came, ~11 µs a command. run() races its own
-    // timer, cleared on the reply; a dead connection is found by the pings.
+    // No per-command timeout in node-redis (0; its default is 5 s): it arms an AbortSignal.timeout
+    // per command that fires (building a DOMException) even after the reply came, ~10 µs a
+    // command. run() races its own timer, cleared on the reply; a dead connection is found by the pings.
+    commandOptions: { timeout: 0 },
     pingInterval: 5_000,
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 2000,
