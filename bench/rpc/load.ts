@@ -1,8 +1,11 @@
 // The load driver of the RPC benchmark, in its own process (started by run.ts): a closed loop
 // of `concurrency` echo calls in flight, warm-up then a measured window, every response
 // checked against its request. Prints one JSON line: the Stats plus errors and client CPU.
-//   load.ts <client> <host:port> <concurrency> <warmupSeconds> <seconds>
+//   load.ts <client> <host:port> <concurrency> <warmupSeconds> <seconds> [--header 'name: value']... [--traceparent]
 // client: grpc-js | connect-grpc (gRPC over h2c) | connect-json-h1 (Connect JSON over HTTP/1.1)
+// --header: request metadata sent on every call (e.g. 'authorization: Bearer <token>');
+// --traceparent: every other call also carries a W3C traceparent of a new trace.
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -22,7 +25,14 @@ export interface LoadResult extends Stats {
   clientCpuUsPerCall: number;
 }
 
-type Echo = (message: string) => Promise<string>;
+export interface LoadOptions {
+  /** Request metadata of every call, lower-case names. */
+  headers?: Record<string, string>;
+  /** Whether every other call carries a traceparent (a new trace each time). */
+  traceparent?: boolean;
+}
+
+type Echo = (message: string, headers: Record<string, string> | undefined) => Promise<string>;
 
 function echoClient(kind: string, target: string): { echo: Echo; close: () => void } {
   switch (kind) {
@@ -31,10 +41,17 @@ function echoClient(kind: string, target: string): { echo: Echo; close: () => vo
       const path = `/${EchoService.typeName}/${EchoService.method.echo.name}`;
       const serialize = (m: { message: string }) => Buffer.from(toBinary(EchoRequestSchema, create(EchoRequestSchema, m)));
       const deserialize = (b: Buffer) => fromBinary(EchoResponseSchema, b);
-      const echo: Echo = (message) =>
-        new Promise((resolve, reject) =>
-          client.makeUnaryRequest(path, serialize, deserialize, { message }, (err, res) => (err ? reject(err) : resolve(res!.message))),
-        );
+      const metadata = (headers: Record<string, string>) => {
+        const md = new grpc.Metadata();
+        for (const [k, v] of Object.entries(headers)) md.set(k, v);
+        return md;
+      };
+      const echo: Echo = (message, headers) =>
+        new Promise((resolve, reject) => {
+          const done = (err: grpc.ServiceError | null, res?: { message: string }) => (err ? reject(err) : resolve(res!.message));
+          if (headers) client.makeUnaryRequest(path, serialize, deserialize, { message }, metadata(headers), done);
+          else client.makeUnaryRequest(path, serialize, deserialize, { message }, done);
+        });
       return { echo, close: () => client.close() };
     }
     case "connect-grpc":
@@ -45,14 +62,27 @@ function echoClient(kind: string, target: string): { echo: Echo; close: () => vo
           ? createGrpcTransport({ baseUrl })
           : createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false });
       const client = createClient(EchoService, transport);
-      return { echo: async (message) => (await client.echo({ message })).message, close: () => {} };
+      return { echo: async (message, headers) => (await client.echo({ message }, headers ? { headers } : {})).message, close: () => {} };
     }
     default:
       throw new Error(`unknown client kind ${JSON.stringify(kind)}: grpc-js, connect-grpc or connect-json-h1`);
   }
 }
 
-export async function runLoad(kind: string, target: string, concurrency: number, warmupS: number, seconds: number): Promise<LoadResult> {
+/** The metadata of call i: the fixed headers, plus a traceparent on odd calls if asked. */
+function callHeaders(opts: LoadOptions, i: number): Record<string, string> | undefined {
+  if (!opts.traceparent || i % 2 === 0) return opts.headers;
+  return { ...opts.headers, traceparent: `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01` };
+}
+
+export async function runLoad(
+  kind: string,
+  target: string,
+  concurrency: number,
+  warmupS: number,
+  seconds: number,
+  opts: LoadOptions = {},
+): Promise<LoadResult> {
   const client = echoClient(kind, target);
   const latencies: number[] = [];
   let calls = 0;
@@ -71,7 +101,7 @@ export async function runLoad(kind: string, target: string, concurrency: number,
       const message = `echo ${w}.${i}`;
       calls++;
       try {
-        const got = await client.echo(message);
+        const got = await client.echo(message, callHeaders(opts, i));
         if (got !== message) throw new Error(`wrong echo: sent ${JSON.stringify(message)}, got ${JSON.stringify(got)}`);
         const done = performance.now();
         if (start >= measureFrom) {
@@ -99,8 +129,17 @@ export async function runLoad(kind: string, target: string, concurrency: number,
 
 if (import.meta.filename === process.argv[1]) {
   process.stdin.on("close", () => process.exit(1)).resume(); // the parent went away
-  const [kind = "", target = "", c = "16", warmup = "1", seconds = "5"] = process.argv.slice(2);
-  const result = await runLoad(kind, target, Number(c), Number(warmup), Number(seconds));
+  const args = process.argv.slice(2);
+  const opts: LoadOptions = { traceparent: args.includes("--traceparent") };
+  for (let i = args.indexOf("--header"); i >= 0; i = args.indexOf("--header", i + 1)) {
+    const [, name, value] = /^([^:\s]+):\s*(.*)$/.exec(args[i + 1] ?? "") ?? [];
+    if (!name) throw new Error(`--header takes 'name: value', got ${JSON.stringify(args[i + 1])}`);
+    opts.headers = { ...opts.headers, [name.toLowerCase()]: value! };
+  }
+  const [kind = "", target = "", c = "16", warmup = "1", seconds = "5"] = args.filter(
+    (a, i) => !a.startsWith("--") && args[i - 1] !== "--header",
+  );
+  const result = await runLoad(kind, target, Number(c), Number(warmup), Number(seconds), opts);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
