@@ -21,9 +21,9 @@ import type { ClientKind, LoadResult } from "./load.js";
 import type { Ports, ServerKind } from "./server.js";
 
 /**
- * Server CPU µs per call that each layer may add (grpc-js client, c=16): about 1.5x what normal
- * runs measured on our 2-vCPU box (adapter 45-65, interceptors 63-75: bench/rpc/README.md). A full
- * run over either exits non-zero, naming it; smoke runs never do.
+ * Server CPU µs per call that each layer may add (grpc-js client, c=16): about 1.5x what seven full
+ * runs measured on our 2-vCPU box (medians: adapter 38-68, typically 56; interceptors 61-75, once
+ * 120; bench/rpc/README.md). A full run over either exits non-zero, naming it; smoke runs never do.
  */
 const BUDGET_US = { adapter: 80, interceptors: 105 };
 
@@ -159,7 +159,6 @@ function findGhz(): string | undefined {
   const dirs = (process.env.PATH ?? "").split(path.delimiter);
   dirs.push(process.env.GOBIN ?? "", path.join(process.env.GOPATH ?? path.join(os.homedir(), "go"), "bin"));
   dirs.push(path.join(process.env.INFRA_HOME ?? path.join(os.homedir(), ".cache/feedmesh-infra"), "bin")); // scripts/infra/ghz.sh
-
   return dirs.map((d) => path.join(d, "ghz")).find((f) => f !== "ghz" && existsSync(f));
 }
 
