@@ -108,10 +108,16 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
     throw err;
   });
 
-  const verifier = new TokenVerifier(config.FEEDMESH_ISSUER, secrets.serviceTokenKey, async () => {
-    const res = await clients.identity.getJwks({}, { timeoutMs: 5_000 });
-    return toJson(GetJwksResponseSchema, res) as unknown as JSONWebKeySet;
-  });
+  const verifier = new TokenVerifier(
+    config.FEEDMESH_ISSUER,
+    secrets.serviceTokenKey,
+    async () => {
+      const res = await clients.identity.getJwks({}, { timeoutMs: 5_000 });
+      return toJson(GetJwksResponseSchema, res) as unknown as JSONWebKeySet;
+    },
+    undefined,
+    config.FEEDMESH_VERIFIED_TOKENS,
+  );
   const deps = {
     log,
     verifier,

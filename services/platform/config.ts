@@ -71,6 +71,8 @@ const fields = z.object({
   FEEDMESH_ISSUER: z.string().min(1).default("feedmesh"),
   FEEDMESH_ACCESS_TOKEN_TTL: duration("15m"),
   FEEDMESH_REFRESH_TOKEN_TTL: duration("30d"),
+  /** Verified access tokens each process remembers (~0.5 KB each): size it for the active users. */
+  FEEDMESH_VERIFIED_TOKENS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   /** The deadline applied to calls that carry none, and the cap on those that do. */
   FEEDMESH_DEFAULT_DEADLINE: duration("10s"),
   FEEDMESH_MAX_DEADLINE: duration("60s"),

@@ -114,6 +114,35 @@ describe("verified-token cache", () => {
     await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated && /expired/.test(err.rawMessage));
   });
 
+  it("stops accepting a cached token at the JWKS refresh that withdraws its signing key", async () => {
+    let keys = [jwk];
+    const v = new TokenVerifier(ISSUER, Buffer.alloc(32, 1), async () => ({ keys }), 300);
+    const t = await token("42", 60);
+    assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
+    keys = [];
+    // Within the refresh period the verification is remembered (that is the cache's point) ...
+    assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
+    await new Promise((r) => setTimeout(r, 350));
+    // ... and past it the token is checked again, against the refreshed (empty) key set.
+    await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated && /signing key/.test(err.rawMessage));
+  });
+
+  it("forgets every cached token when a refresh withdraws a key, whoever triggers it", async () => {
+    let keys = [jwk];
+    const v = new TokenVerifier(ISSUER, Buffer.alloc(32, 1), async () => ({ keys }), 300);
+    const old = await token("42", 60);
+    assert.deepEqual(await v.verify(old), { kind: "user", userId: "42" });
+    await new Promise((r) => setTimeout(r, 200));
+    const fresh = await token("43", 60);
+    assert.deepEqual(await v.verify(fresh), { kind: "user", userId: "43" }); // cached until 200 + 300 ms
+    await new Promise((r) => setTimeout(r, 150));
+    keys = [];
+    // 350 ms: the refresh is due; the old token's entry expired, its check refreshes the keys.
+    await assert.rejects(v.verify(old), (err: ConnectError) => err.code === Code.Unauthenticated);
+    // The fresh token was cached 150 ms ago, but the refresh withdrew k1: checked again, refused.
+    await assert.rejects(v.verify(fresh), (err: ConnectError) => err.code === Code.Unauthenticated);
+  });
+
   it("tells tokens apart: a tampered copy of a verified token is refused", async () => {
     const v = verifier();
     const t = await token("42", 60);
