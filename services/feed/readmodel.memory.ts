@@ -1,18 +1,10 @@
 // The read model in process memory, for the embedded mode and fast tests: the same contract as
-// readmodel.redis.ts (test/readmodel.suite.ts), the page merge written over the FeedCache port.
+// readmodel.redis.ts (test/contracts/readmodel.contract.ts), the page merged by readmodel.merge.ts
+// over the FeedCache port.
 // Maps are bounded (oldest written first out) and entries expire like Redis keys.
-import { compareIds } from "../platform/ids.js";
 import type { FeedCache } from "./cache.js";
-import {
-  type CelebrityStamp,
-  type Counts,
-  type FeedEntry,
-  likeKnownAbsent,
-  type ModelItem,
-  type ModelPage,
-  type ReadModel,
-  type ReadModelOptions,
-} from "./readmodel.js";
+import type { CelebrityStamp, Counts, FeedEntry, ModelPage, ReadModel, ReadModelOptions } from "./readmodel.js";
+import { mergedPage, type PageParts } from "./readmodel.merge.js";
 
 const MAX_KEYS = 200_000;
 
@@ -34,34 +26,6 @@ class Expiring<V> {
   }
 }
 
-/** One source of a page's merge (the reader's feed, a celebrity's timeline), read in batches. */
-class Source {
-  private buf: FeedEntry[] = [];
-  private done = false;
-  /** The cached part is used up and the store may hold older entries. */
-  deep = false;
-  constructor(
-    private readonly cache: FeedCache,
-    private readonly key: string,
-    private cursor: string | null,
-    private readonly batch: number,
-  ) {}
-  async peek(): Promise<FeedEntry | undefined> {
-    if (this.buf.length === 0 && !this.done) {
-      const page = await this.cache.page(this.key, this.batch, this.cursor);
-      this.buf = page?.entries ?? [];
-      if (this.buf.length === 0) {
-        this.done = true;
-        this.deep = !page?.complete;
-      } else this.cursor = this.buf.at(-1)!.postId;
-    }
-    return this.buf[0];
-  }
-  take(): void {
-    this.buf.shift();
-  }
-}
-
 export class MemoryReadModel implements ReadModel {
   private readonly posts = new Expiring<Uint8Array>();
   private readonly users = new Expiring<Uint8Array>();
@@ -70,64 +34,43 @@ export class MemoryReadModel implements ReadModel {
   private readonly gone = new Expiring<Set<string>>();
   private readonly celebrities = new Map<string, { version: number; epoch?: number; list?: string[] }>();
   private epoch = 0;
+  private readonly parts: PageParts;
 
   constructor(
     private readonly feeds: FeedCache,
     private readonly timelines: FeedCache,
     private readonly options: ReadModelOptions,
-  ) {}
+  ) {
+    this.parts = {
+      feeds,
+      timelines,
+      state: async (readerId) => {
+        const cel = this.celebrities.get(readerId);
+        return {
+          celebrities: cel?.list && cel.epoch === this.epoch ? cel.list : null,
+          gone: this.gone.get(readerId) ?? new Set<string>(),
+        };
+      },
+      bodies: async (postIds) => postIds.map((id) => this.posts.get(id) ?? null),
+      hydrate: async (readerId, entries) => {
+        const likes = this.liked.get(readerId);
+        await this.feeds.touch(readerId);
+        const gone = this.gone.get(readerId);
+        if (gone) this.gone.set(readerId, gone, this.options.feedTtlSeconds);
+        return {
+          users: entries.map((e) => this.users.get(e.authorId) ?? null),
+          counts: entries.map((e) => this.counts.get(e.postId) ?? null),
+          liked: entries.map((e) => likes?.states.get(e.postId)),
+          likedSince: likes?.since ?? null,
+        };
+      },
+    };
+  }
 
   async close(): Promise<void> {}
 
-  async page(readerId: string, limit: number, before: string | null): Promise<ModelPage> {
-    if (!(await this.feeds.isCached(readerId))) return { hit: false, miss: "feed", authors: [] };
-    const cel = this.celebrities.get(readerId);
-    if (!cel?.list || cel.epoch !== this.epoch) return { hit: false, miss: "celebrities", authors: [] };
-    const missing: string[] = [];
-    for (const c of cel.list) if (!(await this.timelines.isCached(c))) missing.push(c);
-    if (missing.length > 0) return { hit: false, miss: "timelines", authors: missing };
-    const gone = this.gone.get(readerId) ?? new Set<string>();
-    const sources = [
-      new Source(this.feeds, readerId, before, limit + 1),
-      ...cel.list.map((c) => new Source(this.timelines, c, before, limit + 1)),
-    ];
-    const want = limit + 1;
-    const picked: { e: FeedEntry; post: Uint8Array | null }[] = [];
-    const seen = new Set<string>();
-    let deep = false;
-    while (picked.length < want) {
-      let best: Source | undefined;
-      let top: FeedEntry | undefined;
-      for (const s of sources) {
-        const e = await s.peek();
-        if (e === undefined) deep ||= s.deep;
-        else if (!top || compareIds(e.postId, top.postId) > 0) [best, top] = [s, e];
-      }
-      if (deep || !best || !top) break;
-      best.take();
-      if (seen.has(top.postId) || (top.authorId !== readerId && gone.has(top.authorId))) continue;
-      seen.add(top.postId);
-      const post = this.posts.get(top.postId);
-      if (post?.length === 0) continue; // a tombstone: deleted
-      picked.push({ e: top, post: post ?? null });
-    }
-    if (deep && picked.length < want) return { hit: false, miss: "deep", authors: [] };
-    const more = picked.length > limit;
-    const likes = this.liked.get(readerId);
-    const items: ModelItem[] = picked.slice(0, limit).map(({ e, post }) => {
-      const known = likes?.states.get(e.postId);
-      return {
-        postId: e.postId,
-        authorId: e.authorId,
-        post,
-        user: this.users.get(e.authorId) ?? null,
-        counts: this.counts.get(e.postId) ?? null,
-        liked: known ?? (likeKnownAbsent(likes?.since ?? null, e.postId) ? false : null),
-      };
-    });
-    await this.feeds.touch(readerId);
-    if (this.gone.get(readerId)) this.gone.set(readerId, gone, this.options.feedTtlSeconds);
-    return { hit: true, items, next: more ? items.at(-1)!.postId : null };
+  page(readerId: string, limit: number, before: string | null): Promise<ModelPage> {
+    return mergedPage(this.parts, readerId, limit, before);
   }
 
   async putPosts(posts: { id: string; bytes: Uint8Array }[], overwrite: boolean): Promise<void> {

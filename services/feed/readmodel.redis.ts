@@ -2,11 +2,11 @@
 // the reader's feed and the followed celebrities' timelines merged below the cursor, hidden
 // authors and tombstoned posts left out, and the bodies, profiles, counts and like states of the
 // page's posts, in one reply. The script computes the keys of posts, profiles and timelines, so it
-// needs a single Redis (or a Redis Cluster with every key in one slot); docs/feed-cache.md gives
-// the two-round-trip variant for a cluster.
+// needs a single Redis; readmodel.cluster.ts pages with single-key commands instead (the variant a
+// Redis Cluster needs). Every write here is a single-key command, so both variants share them.
 import { type CommandParser, defineScript, RESP_TYPES } from "redis";
 import { idTime } from "../platform/ids.js";
-import { chunks, type RedisConnection } from "../platform/redis.js";
+import type { RedisConnection } from "../platform/redis.js";
 import { FEED_SCRIPTS, LIB, pad, RedisFeedCache } from "./cache.redis.js";
 import {
   type CelebrityStamp,
@@ -136,14 +136,10 @@ redis.call('EXPIRE', F, ARGV[6])
 redis.call('EXPIRE', P .. 'rm:gone:{' .. r .. '}', ARGV[6])
 return out`;
 
-/** ARGV: ttl, then id, bytes pairs. Sets each body unless it is a tombstone (""). */
-const PUT_POSTS = `local n = 0
-for i = 2, #ARGV, 2 do
-  if redis.call('GET', KEYS[1] .. ARGV[i]) ~= '' then
-    redis.call('SET', KEYS[1] .. ARGV[i], ARGV[i + 1], 'EX', ARGV[1]); n = n + 1
-  end
-end
-return n`;
+/** KEYS[1] a body. ARGV: ttl, bytes. Sets the body unless it is a tombstone (""). */
+const PUT_POST = `if redis.call('GET', KEYS[1]) == '' then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
+return 1`;
 
 /** Deletes a body unless it is a tombstone. */
 const FORGET_POST = `if redis.call('GET', KEYS[1]) ~= '' then redis.call('DEL', KEYS[1]) end
@@ -159,7 +155,7 @@ for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-/** KEYS[1] the reader's celebrity entry, KEYS[2] the epoch. ARGV: version read, epoch read, list, ttl. */
+/** KEYS[1] the reader's celebrity entry. ARGV: version read, epoch read, list, ttl. */
 const SET_CELEBRITIES = `if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'e', ARGV[2], 'l', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -179,10 +175,10 @@ const script = (SCRIPT: string, NUMBER_OF_KEYS: number) =>
 export const READ_MODEL_SCRIPTS = {
   ...FEED_SCRIPTS,
   rmPage: script(PAGE, 1),
-  rmPutPosts: script(PUT_POSTS, 1),
+  rmPutPost: script(PUT_POST, 1),
   rmPutLiked: script(PUT_LIKED, 1),
   rmForgetPost: script(FORGET_POST, 1),
-  rmSetCelebrities: script(SET_CELEBRITIES, 2),
+  rmSetCelebrities: script(SET_CELEBRITIES, 1),
 };
 
 type Reply = (Buffer | number | null)[];
@@ -190,14 +186,14 @@ const str = (b: Buffer | number | null) => (b === null ? null : b.toString());
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 export class RedisReadModel implements ReadModel {
-  private readonly prefix: string;
-  private readonly timelines: RedisFeedCache;
+  protected readonly prefix: string;
+  protected readonly timelines: RedisFeedCache;
   /** The connection's client replying with Buffers (made once: each withTypeMapping builds a proxy). */
-  private readonly binary;
+  protected readonly binary;
 
   constructor(
-    private readonly redis: RedisConnection<typeof READ_MODEL_SCRIPTS>,
-    private readonly options: ReadModelOptions,
+    protected readonly redis: RedisConnection<typeof READ_MODEL_SCRIPTS>,
+    protected readonly options: ReadModelOptions,
     prefix = "feedmesh:",
   ) {
     this.prefix = prefix;
@@ -212,7 +208,7 @@ export class RedisReadModel implements ReadModel {
     return this.redis.close();
   }
 
-  private k(kind: string, id: string): string {
+  protected k(kind: string, id: string): string {
     return `${this.prefix}rm:${kind}:${id}`;
   }
 
@@ -247,16 +243,16 @@ export class RedisReadModel implements ReadModel {
 
   async putPosts(posts: { id: string; bytes: Uint8Array }[], overwrite: boolean): Promise<void> {
     if (posts.length === 0) return;
-    const ttl = String(this.options.ttlSeconds);
-    await this.redis.run(async (c) => {
-      if (overwrite) {
-        for (const part of chunks(posts, 100)) await c.rmPutPosts([this.k("p", "")], [ttl, ...part.flatMap((p) => [p.id, buf(p.bytes)])]);
-        return;
-      }
-      const tx = c.multi();
-      for (const p of posts) tx.set(this.k("p", p.id), buf(p.bytes), { condition: "NX", expiration: { type: "EX", value: Number(ttl) } });
-      await tx.execAsPipeline();
-    });
+    const ttl = this.options.ttlSeconds;
+    await this.redis.run((c) =>
+      Promise.all(
+        posts.map((p) =>
+          overwrite
+            ? c.rmPutPost([this.k("p", p.id)], [String(ttl), buf(p.bytes)])
+            : c.set(this.k("p", p.id), buf(p.bytes), { condition: "NX", expiration: { type: "EX", value: ttl } }),
+        ),
+      ),
+    );
   }
 
   async deletePost(postId: string): Promise<void> {
@@ -293,12 +289,10 @@ export class RedisReadModel implements ReadModel {
 
   private async setMany(entries: [string, Buffer | string][], overwrite: boolean, ttl: number): Promise<void> {
     if (entries.length === 0) return;
-    await this.redis.run((c) => {
-      const tx = c.multi();
-      for (const [k, v] of entries)
-        tx.set(k, v, overwrite ? { expiration: { type: "EX", value: ttl } } : { condition: "NX", expiration: { type: "EX", value: ttl } });
-      return tx.execAsPipeline();
-    });
+    const expiration = { type: "EX", value: ttl } as const;
+    await this.redis.run((c) =>
+      Promise.all(entries.map(([k, v]) => c.set(k, v, overwrite ? { expiration } : { condition: "NX", expiration }))),
+    );
   }
 
   async putLiked(readerId: string, states: { postId: string; liked: boolean }[], create: boolean): Promise<void> {
@@ -330,21 +324,14 @@ export class RedisReadModel implements ReadModel {
 
   async celebrityStamp(readerId: string): Promise<CelebrityStamp> {
     const [version, epoch] = await this.redis.run((c) =>
-      c
-        .multi()
-        .hGet(this.k("cel", `{${readerId}}`), "v")
-        .get(`${this.prefix}rm:cepoch`)
-        .execAsPipeline(),
+      Promise.all([c.hGet(this.k("cel", `{${readerId}}`), "v"), c.get(`${this.prefix}rm:cepoch`)]),
     );
     return { version: String(version ?? "0"), epoch: String(epoch ?? "0") };
   }
 
   async setCelebrities(readerId: string, authorIds: string[], stamp: CelebrityStamp): Promise<void> {
     await this.redis.run((c) =>
-      c.rmSetCelebrities(
-        [this.k("cel", `{${readerId}}`), `${this.prefix}rm:cepoch`],
-        [stamp.version, stamp.epoch, authorIds.join(","), "86400"],
-      ),
+      c.rmSetCelebrities([this.k("cel", `{${readerId}}`)], [stamp.version, stamp.epoch, authorIds.join(","), "86400"]),
     );
   }
 

@@ -9,6 +9,7 @@ import type { Logger } from "../platform/log.js";
 import { RedisConnection } from "../platform/redis.js";
 import { MemoryFeedCache } from "./cache.memory.js";
 import { memoryFeedCacheOf } from "./cache.safe.js";
+import { SplitRedisReadModel } from "./readmodel.cluster.js";
 import type { ModelPage, ReadModel, ReadModelWriter } from "./readmodel.js";
 import { MemoryReadModel } from "./readmodel.memory.js";
 import { READ_MODEL_SCRIPTS, RedisReadModel } from "./readmodel.redis.js";
@@ -131,7 +132,10 @@ export function readModelOf(rt: Runtime): SafeReadModel {
     const open =
       rt.store.kind === "sqlite"
         ? async () => new MemoryReadModel(memoryFeedCacheOf(rt), new MemoryFeedCache({ ttlSeconds: feedTtlSeconds }), options)
-        : async () => new RedisReadModel(await RedisConnection.open({ url: rt.config.FEEDMESH_REDIS_URL }, READ_MODEL_SCRIPTS), options);
+        : async () => {
+            const Model = rt.config.FEEDMESH_READ_MODEL_PAGE === "split" ? SplitRedisReadModel : RedisReadModel;
+            return new Model(await RedisConnection.open({ url: rt.config.FEEDMESH_REDIS_URL }, READ_MODEL_SCRIPTS), options);
+          };
     model = new SafeReadModel(open, rt.log.child({ component: "read-model" }));
     perRuntime.set(rt, model);
   }

@@ -91,6 +91,12 @@ const fields = z.object({
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:16379"),
   /**
+   * How a home-feed page is read from the read model on Redis: script (one Lua script, one round
+   * trip; needs a single Redis) or split (single-key commands only, 3-4 round trips: the variant a
+   * Redis Cluster needs; docs/feed-cache.md).
+   */
+  FEEDMESH_READ_MODEL_PAGE: z.enum(["script", "split"]).default("script"),
+  /**
    * The S3-compatible object store for media (AWS S3, MinIO, versitygw, R2, ...). Without it the
    * embedded store keeps media under FEEDMESH_DATA_DIR/blobs and serves it at /blobs on the HTTP port.
    */

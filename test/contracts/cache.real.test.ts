@@ -5,6 +5,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FEED_SCRIPTS, RedisFeedCache } from "../../services/feed/cache.redis.js";
+import { SplitRedisReadModel } from "../../services/feed/readmodel.cluster.js";
 import { READ_MODEL_SCRIPTS, RedisReadModel } from "../../services/feed/readmodel.redis.js";
 import { RedisConnection } from "../../services/platform/redis.js";
 import { RedisPostCache } from "../../services/post/cache.redis.js";
@@ -32,12 +33,16 @@ after(async () => {
 feedCacheContract("redis", async ({ ttlSeconds }) => new RedisFeedCache(await redis(), { ttlSeconds, prefix }));
 postCacheContract("redis", async () => new RedisPostCache(await redis(), { prefix }));
 let models = 0;
-readModelContract("redis", async ({ timelineCap }) => {
-  const conn = await redis();
-  const own = `${prefix}m${++models}:`; // a prefix per model: the celebrity epoch is per prefix
-  const model = new RedisReadModel(conn, { ttlSeconds: 60, countsTtlSeconds: 60, feedTtlSeconds: 60, timelineCap }, own);
-  return { model, feeds: new RedisFeedCache(conn as unknown as RedisConnection<typeof FEED_SCRIPTS>, { ttlSeconds: 60, prefix: own }) };
-});
+for (const [name, Model] of [
+  ["redis", RedisReadModel],
+  ["redis, split page (single-key commands, as a Redis Cluster needs)", SplitRedisReadModel],
+] as const)
+  readModelContract(name, async ({ timelineCap }) => {
+    const conn = await redis();
+    const own = `${prefix}m${++models}:`; // a prefix per model: the celebrity epoch is per prefix
+    const model = new Model(conn, { ttlSeconds: 60, countsTtlSeconds: 60, feedTtlSeconds: 60, timelineCap }, own);
+    return { model, feeds: new RedisFeedCache(conn as unknown as RedisConnection<typeof FEED_SCRIPTS>, { ttlSeconds: 60, prefix: own }) };
+  });
 
 describe("Redis cache failures", () => {
   it("fails fast when Redis is down", async () => {
