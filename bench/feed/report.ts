@@ -10,6 +10,7 @@ import type { GraphStats } from "./graphs.js";
 import type { LoadResult, OpStats } from "./load.js";
 import { f1, f2, n0, table } from "./md.js";
 import { memorySection, type ReadModelMemory } from "./memory.js";
+import { type PageVariants, variantsSection } from "./split.js";
 import type { Visibility } from "./visibility.js";
 
 export interface Figures {
@@ -43,6 +44,8 @@ export interface Figures {
   modelMemory?: ReadModelMemory;
   /** Home-feed reads after FLUSHDB (cold) and right after (warm), per graph. */
   cold: Record<string, ColdWarm>;
+  /** The read model's page as one script and split into single-key commands (the Redis Cluster variant). */
+  variants: PageVariants[];
   /** The previous run's fan-out figures (bench/results/feed.json before this run). */
   previous: PreviousRun | null;
   goals: Goal[];
@@ -153,6 +156,7 @@ export function report(f: Figures): string {
   }
   for (const [g, text] of Object.entries(f.profiles)) out.push("", `## Where the server's time goes: ${g}`, "```", text, "```");
   if (f.modelMemory) out.push("", "## Redis memory of the read model", memorySection(f.modelMemory, Object.values(f.cold)[0]?.flush));
+  if (f.variants.length > 0) out.push("", "## The read model's page: one script vs the Redis Cluster variant", variantsSection(f.variants));
   if (Object.keys(f.cold).length > 0) out.push("", "## Cold read model: after FLUSHDB", coldSection(f.cold));
   out.push("", "## Ratios (same run, same machine)", ratios(f));
   out.push("", "## Goals of issue 12 (the read model)", goalsSection(f.goals));

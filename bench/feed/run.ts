@@ -3,7 +3,8 @@
 // writes, Redis' own rate) and the naive pull (PostgreSQL, raw and behind grpc-js) measured in
 // the same run; post-to-feed visibility; cost curves as SVG. Ends with the table of ratios and
 // writes bench/results/feed.json (and docs/bench/*.svg). After the workloads: the read model's
-// Redis memory by key family, and home-feed reads after FLUSHDB of the bench's Redis database (the
+// Redis memory by key family, its page read as one script and as single-key commands (the Redis
+// Cluster variant), and home-feed reads after FLUSHDB of the bench's Redis database (the
 // cold path) against the same reads warm. Last, the goals of issue 12, with the fan-out rate
 // against the previous run's feed.json. Method: docs/benchmarks.md.
 //   node --import tsx bench/feed/run.ts [--smoke]
@@ -31,6 +32,7 @@ import { cpuMicros, killAll, Lines, root, say, spawnTs, stop } from "./proc.js";
 import { summarize as summarizeProfile } from "./profile.js";
 import { ensureDatabase, loadPostgres, pgbenchScript, postgresUrl, runPgbench } from "./pull.js";
 import { type Figures, report } from "./report.js";
+import { type PageVariants, pageVariants } from "./split.js";
 import { createPosts, deleteTopics, freshStores, type SutEnv, startSut } from "./system.js";
 import { visibilityProbes } from "./visibility.js";
 
@@ -242,6 +244,15 @@ async function main() {
 
   // The read model as the workloads left it; then its cold path, graph by graph.
   const modelMemory = only === "curves" ? undefined : await readModelMemory(redisUrl, env.redisDb, startMemory);
+  const variants: PageVariants[] = [];
+  for (const l of only === "curves" ? [] : loaded) {
+    if (l === loaded[0]) phase("the read model's page: one script vs split into single-key commands (the Redis Cluster variant)");
+    const readers = (l === skew ? skewActors : [...l.ids.keys()]).map((u) => l.ids[u]!);
+    const v = await pageVariants(l.graph.name, redisUrl, env.redisDb, readers, smoke ? 2 : STEP, SEED);
+    if (v.differed > 0)
+      failures.push(`${l.graph.name}: the split page differed from the script's for ${v.differed} of ${v.compared} readers`);
+    variants.push(v);
+  }
   const cold: Record<string, ColdWarm> = {};
   for (const l of only === "curves" ? [] : loaded) {
     if (l === loaded[0]) phase("the cold read model: FLUSHDB, each reader's first home-feed read, then the same readers warm");
@@ -402,6 +413,7 @@ async function main() {
     memory,
     ...(modelMemory ? { modelMemory } : {}),
     cold,
+    variants,
     previous,
     goals: [],
   };

@@ -35,13 +35,13 @@ export class SplitRedisReadModel extends RedisReadModel {
       const current = typeof list === "string" && e === (epoch ?? "0");
       return { celebrities: current ? (list === "" ? [] : list!.split(",")) : null, gone: new Set(gone) };
     },
-    bodies: (postIds) => this.redis.run(() => Promise.all(postIds.map((id) => this.binary.get(this.k("p", id)) as Promise<Bytes>))),
+    bodies: (postIds) => this.gets(postIds.map((id) => this.k("p", id))),
     hydrate: async (readerId, entries) => {
       const ids = entries.map((e) => e.postId);
       const [users, counts, liked] = await this.redis.run((c) =>
         Promise.all([
-          Promise.all(entries.map((e) => this.binary.get(this.k("u", e.authorId)) as Promise<Bytes>)),
-          Promise.all(ids.map((id) => c.get(this.k("c", id)))),
+          this.gets(entries.map((e) => this.k("u", e.authorId))),
+          this.gets(ids.map((id) => this.k("c", id))),
           c.hmGet(this.k("lk", `{${readerId}}`), ["#", ...ids]),
           c.expire(`${this.prefix}feed:{${readerId}}`, this.options.feedTtlSeconds),
           c.expire(this.k("gone", `{${readerId}}`), this.options.feedTtlSeconds),
@@ -50,7 +50,8 @@ export class SplitRedisReadModel extends RedisReadModel {
       const [since, ...states] = liked as (string | null)[];
       return {
         users,
-        counts: counts.map((v) => {
+        counts: counts.map((b) => {
+          const v = b === null ? null : b.toString();
           const [likes, comments] = (v ?? "").split(" ");
           return v === null ? null : { likes: Number(likes), comments: Number(comments) };
         }),
@@ -59,6 +60,15 @@ export class SplitRedisReadModel extends RedisReadModel {
       };
     },
   };
+
+  /** One GET per key, pipelined (never MGET: the keys lie in different slots). */
+  private gets(keys: string[]): Promise<Bytes[]> {
+    return this.redis.run(() => {
+      const pipe = this.binary.multi();
+      for (const k of keys) pipe.get(k);
+      return pipe.execAsPipeline() as Promise<unknown> as Promise<Bytes[]>;
+    });
+  }
 
   override page(readerId: string, limit: number, before: string | null): Promise<ModelPage> {
     return mergedPage(this.parts, readerId, limit, before);

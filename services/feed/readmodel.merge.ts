@@ -48,6 +48,10 @@ class Source {
     private cursor: string | null,
     private readonly batch: number,
   ) {}
+  /** The next entry without a round trip, when the current batch has one (or the source is done). */
+  get buffered(): boolean {
+    return this.buf.length > 0 || this.done;
+  }
   async peek(): Promise<FeedEntry | undefined> {
     if (this.buf.length === 0 && !this.done) {
       const page = await this.cache.page(this.key, this.batch, this.cursor);
@@ -58,6 +62,9 @@ class Source {
         this.deep = !page?.complete;
       } else this.cursor = this.buf.at(-1)!.postId;
     }
+    return this.buf[0];
+  }
+  get head(): FeedEntry | undefined {
     return this.buf[0];
   }
   take(): void {
@@ -89,7 +96,7 @@ export async function mergedPage(parts: PageParts, readerId: string, limit: numb
       let best: Source | undefined;
       let top: FeedEntry | undefined;
       for (const s of sources) {
-        const e = await s.peek();
+        const e = s.buffered ? s.head : await s.peek();
         if (e === undefined) deep ||= s.deep;
         else if (!top || compareIds(e.postId, top.postId) > 0) [best, top] = [s, e];
       }
