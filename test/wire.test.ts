@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { toJson } from "@bufbuild/protobuf";
+import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
@@ -12,7 +13,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { FeedService, GetHomeFeedResponseSchema } from "../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
 import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/ts/grpc/health/v1/health_pb.js";
-import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection, type ServerReflectionResponse } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { SERVICES } from "../services/platform/clients.js";
 import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
 import { clientsFor, newUser, settle, startSystem, type TestSystem } from "./harness.js";
@@ -157,6 +158,9 @@ describe("wire protocols", () => {
           yield { messageRequest: { case: "fileContainingSymbol" as const, value: "feedmesh.post.v1.PostService.CreatePost" } };
           yield { messageRequest: { case: "fileByFilename" as const, value: "feedmesh/feed/v1/feed_service.proto" } };
           yield { messageRequest: { case: "fileContainingSymbol" as const, value: "no.such.Thing" } };
+          // The error details every service sends, so that grpcurl and buf curl can decode them.
+          yield { messageRequest: { case: "fileContainingSymbol" as const, value: "google.rpc.BadRequest" } };
+          yield { messageRequest: { case: "fileContainingSymbol" as const, value: "google.rpc.Status" } };
         })(),
       )) {
         answers.push(res.messageResponse);
@@ -168,6 +172,14 @@ describe("wire protocols", () => {
       assert.equal(answers[2]?.case, "fileDescriptorResponse");
       assert.ok(answers[2]?.case === "fileDescriptorResponse" && answers[2].value.fileDescriptorProto.length > 3, "dependencies included");
       assert.equal(answers[3]?.case, "errorResponse");
+      for (const [i, file] of [
+        [4, "google/rpc/error_details.proto"],
+        [5, "google/rpc/status.proto"],
+      ] as const) {
+        const got: ServerReflectionResponse["messageResponse"] | undefined = answers[i];
+        assert.ok(got?.case === "fileDescriptorResponse", `${file}: ${got?.case}`);
+        assert.equal(fromBinary(FileDescriptorProtoSchema, got.value.fileDescriptorProto[0]!).name, file);
+      }
     }
   });
 

@@ -6,6 +6,8 @@ import { createValidator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { JSONWebKeySet } from "jose";
 import { GetJwksResponseSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
+import { file_google_rpc_error_details } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../../gen/ts/google/rpc/status_pb.js";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { TokenVerifier } from "./auth.js";
@@ -135,7 +137,15 @@ export async function startApp(config: Config, factories: Partial<Record<Target,
   const remote = (Object.entries(SERVICES) as [ServiceName, DescService][])
     .filter(([name, desc]) => !localNames.has(desc.typeName) && serviceAddr(config, name) !== undefined)
     .map(([, desc]) => desc);
-  const index = new DescriptorIndex([...domain.map((s) => s.desc.file), ...remote.map((d) => d.file), Health.file, ServerReflection.file]);
+  // The error details too: every service sends google.rpc.BadRequest (and friends) in its errors.
+  const index = new DescriptorIndex([
+    ...domain.map((s) => s.desc.file),
+    ...remote.map((d) => d.file),
+    Health.file,
+    ServerReflection.file,
+    file_google_rpc_error_details,
+    file_google_rpc_status,
+  ]);
   const platform: ServiceRegistration[] = [
     registration(Health, health.impl()),
     registration(
