@@ -62,8 +62,8 @@ async function main(argv: string[]): Promise<void> {
     console.error(`feedmesh: ${err.message}`);
     process.exit(1);
   });
-  const { httpPort, grpcPort } = app.server;
-  app.runtime.log.info({ http: httpPort, grpc: grpcPort, target: config.FEEDMESH_TARGET }, "feedmesh is ready");
+  // One line with the addresses as they are dialled (the target is in every line already).
+  app.runtime.log.info({ http: app.server.httpAddr, grpc: app.server.grpcAddr }, "feedmesh is ready");
   let signals = 0;
   const onSignal = (signal: string) => {
     if (++signals > 1) process.exit(1); // a second signal: stop now

@@ -33,7 +33,14 @@ describe("the feedmesh program", () => {
 
   it("starts, serves, and drains on SIGTERM", async () => {
     const { child, output } = run({ FEEDMESH_DATA_DIR: data.dir, FEEDMESH_HTTP_ADDR: "127.0.0.1:0", FEEDMESH_GRPC_ADDR: "127.0.0.1:0" });
-    const [, http] = await waitFor(output, /"http":(\d+),"grpc":\d+,"target":"all","msg":"feedmesh is ready"/);
+    const [, http] = await waitFor(
+      output,
+      /"target":"all","http":"127\.0\.0\.1:(\d+)","grpc":"127\.0\.0\.1:\d+","msg":"feedmesh is ready"/,
+    );
+    const ready = output()
+      .split("\n")
+      .find((l) => l.includes("feedmesh is ready"))!;
+    assert.equal(ready.match(/"target"/g)?.length, 1, ready); // one target, one form of each address
     const res = await fetch(`http://127.0.0.1:${http}/feedmesh.identity.v1.IdentityService/GetJwks`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -50,12 +57,18 @@ describe("the feedmesh program", () => {
   it("runs one service per process, calling the others over gRPC", async () => {
     const shared = { FEEDMESH_DATA_DIR: data.dir, FEEDMESH_SECRET: "a-shared-secret-of-at-least-32-chars!" };
     const id = run({ ...shared, FEEDMESH_HTTP_ADDR: "127.0.0.1:0", FEEDMESH_GRPC_ADDR: "127.0.0.1:0" }, ["--target=identity"]);
-    const [, , idGrpc] = await waitFor(id.output, /"http":(\d+),"grpc":(\d+),"target":"identity"/);
+    const [, , idGrpc] = await waitFor(
+      id.output,
+      /"target":"identity","http":"127\.0\.0\.1:(\d+)","grpc":"127\.0\.0\.1:(\d+)","msg":"feedmesh is ready"/,
+    );
     const post = run(
       { ...shared, FEEDMESH_HTTP_ADDR: "127.0.0.1:0", FEEDMESH_GRPC_ADDR: "127.0.0.1:0", FEEDMESH_IDENTITY_ADDR: `127.0.0.1:${idGrpc}` },
       ["--target=post"],
     );
-    const [, postHttp] = await waitFor(post.output, /"http":(\d+),"grpc":\d+,"target":"post"/);
+    const [, postHttp] = await waitFor(
+      post.output,
+      /"target":"post","http":"127\.0\.0\.1:(\d+)","grpc":"127\.0\.0\.1:\d+","msg":"feedmesh is ready"/,
+    );
     try {
       const c = clientsFor(createGrpcJsTransport(`127.0.0.1:${idGrpc}`));
       const u = await newUser(c, "micro");

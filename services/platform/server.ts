@@ -27,6 +27,9 @@ export interface ServeOptions {
 export interface RunningServer {
   httpPort: number;
   grpcPort: number;
+  /** host:port of each listener, as a client dials it. */
+  httpAddr: string;
+  grpcAddr: string;
   /** Stops accepting calls, lets in-flight calls finish for up to graceMs, then closes. */
   close(graceMs: number): Promise<void>;
 }
@@ -126,11 +129,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     listener.close();
     throw err;
   });
-  opts.log.info({ http: `${host}:${httpPort}`, grpc: `${splitAddr(opts.grpcAddr).host}:${grpcPort}` }, "listening");
-
   return {
     httpPort,
     grpcPort,
+    httpAddr: `${host}:${httpPort}`,
+    grpcAddr: `${splitAddr(opts.grpcAddr).host}:${grpcPort}`,
     async close(graceMs) {
       shutdown.abort();
       listener.close();
