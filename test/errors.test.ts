@@ -2,6 +2,7 @@
 // someone else.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
@@ -116,22 +117,84 @@ describe("errors and authorization", () => {
     await rejectsWith(s.grpc.feed.getHomeFeed({ pageToken: feed.nextPageToken }, a.opts), Code.InvalidArgument, "page_token");
   });
 
-  it("answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not a protobuf message", async () => {
+  // Bytes that are not a LoginRequest: a string that is not UTF-8, a length past the end, tag 0.
+  const UNDECODABLE = [Buffer.from([0x0a, 0x02, 0xff, 0xfe]), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.from([0x00, 0x01])];
+  const LOGIN = "/feedmesh.identity.v1.IdentityService/Login";
+  const envelope = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, b.length]), b]);
+
+  it("answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not a protobuf message, on every port and protocol", async () => {
     const client = new grpc.Client(s.grpcUrl.replace("http://", ""), grpc.credentials.createInsecure());
+    const h2 = http2.connect(s.httpUrl);
     try {
-      const err = await new Promise<grpc.ServiceError>((resolve) =>
-        client.makeUnaryRequest(
-          "/feedmesh.identity.v1.IdentityService/Login",
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
-          (e) => resolve(e as grpc.ServiceError),
-        ),
-      );
-      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      for (const bytes of UNDECODABLE) {
+        const what = bytes.toString("hex");
+        // gRPC on the gRPC port (grpc-js)
+        const err = await new Promise<grpc.ServiceError>((resolve) =>
+          client.makeUnaryRequest(
+            LOGIN,
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            bytes,
+            (e) => resolve(e as grpc.ServiceError),
+          ),
+        );
+        assert.equal(err.code, grpc.status.INVALID_ARGUMENT, `grpc-js port, ${what}`);
+        // Connect binary on the HTTP port
+        const connect = await fetch(`${s.httpUrl}${LOGIN}`, {
+          method: "POST",
+          headers: { "content-type": "application/proto" },
+          body: bytes,
+        });
+        const body = (await connect.json()) as { code: string; message: string };
+        assert.equal(connect.status, 400, `Connect, ${what}: ${JSON.stringify(body)}`);
+        assert.equal(body.code, "invalid_argument");
+        assert.match(body.message, /not a valid feedmesh\.identity\.v1\.LoginRequest/);
+        // gRPC-Web on the HTTP port: the status is in the trailers (headers when there is no body)
+        const web = await fetch(`${s.httpUrl}${LOGIN}`, {
+          method: "POST",
+          headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+          body: envelope(bytes),
+        });
+        const trailers =
+          web.headers.get("grpc-status") ?? /grpc-status:\s*(\d+)/.exec(Buffer.from(await web.arrayBuffer()).toString("latin1"))?.[1];
+        assert.equal(trailers, String(grpc.status.INVALID_ARGUMENT), `gRPC-Web, ${what}`);
+        // gRPC over HTTP/2 on the HTTP port (connect-node)
+        const status = await new Promise<string | undefined>((resolve, reject) => {
+          const req = h2.request({ ":method": "POST", ":path": LOGIN, "content-type": "application/grpc", te: "trailers" });
+          let got: string | undefined;
+          req.on("response", (h) => {
+            got = h["grpc-status"] as string | undefined;
+          });
+          req.on("trailers", (t) => {
+            got = (t["grpc-status"] as string | undefined) ?? got;
+          });
+          req.on("end", () => resolve(got));
+          req.on("error", reject);
+          req.resume();
+          req.end(envelope(bytes));
+        });
+        assert.equal(status, String(grpc.status.INVALID_ARGUMENT), `gRPC on the HTTP port, ${what}`);
+      }
     } finally {
       client.close();
+      h2.close();
     }
+  });
+
+  it("refuses JSON that is not UTF-8 rather than storing replacement characters", async () => {
+    const u = await newUser(s.grpc, "utf8");
+    const body = Buffer.concat([Buffer.from('{"caption":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]); // Latin-1 é
+    const res = await fetch(`${s.httpUrl}/feedmesh.post.v1.PostService/CreatePost`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${u.token}` },
+      body,
+    });
+    const err = (await res.json()) as { code: string; message: string };
+    assert.equal(res.status, 400, JSON.stringify(err));
+    assert.equal(err.code, "invalid_argument");
+    assert.match(err.message, /utf-8/i);
+    const posts = await s.grpc.post.listUserPosts({ userId: u.id }, u.opts);
+    assert.equal(posts.posts.length, 0, "nothing stored");
   });
 
   it("refreshes tokens once, and a reused refresh token ends the session family", async () => {

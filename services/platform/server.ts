@@ -11,6 +11,7 @@ import { Duplex } from "node:stream";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { splitAddr } from "./config.js";
+import { checkBinaryRequests } from "./decode.js";
 import { addGrpcService } from "./grpc.js";
 import type { Logger } from "./log.js";
 import type { HttpRoute, ServiceRegistration } from "./service.js";
@@ -42,10 +43,13 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const handler = connectNodeAdapter({
     routes: (router) => {
       for (const s of opts.services) router.service(s.desc, s.impl);
+      checkBinaryRequests(router.handlers, MAX_MESSAGE_BYTES);
     },
     shutdownSignal: shutdown.signal,
-    // A misspelt or forged field is an error, not silently dropped.
-    jsonOptions: { ignoreUnknownFields: false },
+    // A misspelt or forged field is an error, not silently dropped; so are bytes that are not
+    // UTF-8 (never stored as U+FFFD).
+    // (connect-node hands jsonOptions to createJsonSerialization, whose options take a textDecoder.)
+    jsonOptions: { ignoreUnknownFields: false, ...{ textDecoder: new TextDecoder("utf-8", { fatal: true }) } },
     // the largest request message, as grpc-js' default on the gRPC port (the default here is 4 GiB)
     readMaxBytes: MAX_MESSAGE_BYTES,
     fallback: async (req, res) => {
