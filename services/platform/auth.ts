@@ -36,18 +36,20 @@ export const VERIFIED_TOKENS = 50_000;
 export class TokenVerifier {
   private jwks: ReturnType<typeof createLocalJWKSet> | undefined;
   /**
-   * Tokens that passed verification, with their principal and until when it holds: a user's
-   * token is verified once per JWKS refresh period (5 minutes) rather than on every call it makes
-   * through the mesh (an ES256 verification costs ~0.2 ms of CPU, more than a whole cached feed
-   * page's own work). Only a successful check is remembered, never past the token's expiry and
-   * never longer than one refresh period; a refresh that withdraws a signing key clears it, so a
-   * withdrawn key stops verifying at the first refresh after the withdrawal, cached or not. Sized
-   * for the active readers (`maxVerified`): a reader evicted before its next read pays one
-   * verification again.
+   * Tokens that passed verification, with their principal: a user's token is verified once, not
+   * on every call it makes through the mesh (an ES256 verification costs ~0.2 ms of CPU, more than
+   * a whole cached feed page's own work). Only a successful check is remembered, never past the
+   * token's expiry. The JWKS is refreshed every refresh period (5 minutes), by cached calls too
+   * (in the background), and a refresh that withdraws a signing key clears the cache: a withdrawn
+   * key stops verifying at most one refresh period (and one JWKS fetch) after the previous
+   * refresh, cached or not. Sized for the active users (`maxVerified`, oldest first out): one
+   * evicted before its next call pays one verification again.
    */
   private readonly verified = new Map<string, { token: string; principal: Principal; until: number }>();
   private fetchedAt = 0;
   private kids = new Set<string | undefined>();
+  /** Bumped whenever the cache is cleared, so that a check that raced the clearing is not kept. */
+  private generation = 0;
   private inflight: Promise<void> | undefined;
 
   constructor(
@@ -63,11 +65,18 @@ export class TokenVerifier {
     // lookup cost ~7 µs a call; the full token is compared on a hit.
     const key = token.slice(-40);
     const hit = this.verified.get(key);
-    if (hit && hit.token === token && hit.until > Date.now()) return hit.principal;
+    const now = Date.now();
+    if (hit && hit.token === token && hit.until > now) {
+      // Cached calls keep the keys fresh too: a refresh that withdraws a key clears the cache.
+      if (this.jwks && now - this.fetchedAt > this.refreshMs) void this.keys(false).catch(() => {});
+      return hit.principal;
+    }
+    const generation = this.generation;
     const { principal, exp } = await this.check(token);
     this.verified.delete(key);
+    if (generation !== this.generation) return principal; // a key was withdrawn meanwhile: not remembered
     if (this.verified.size >= this.maxVerified) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(key, { token, principal, until: Math.min(Date.now() + this.refreshMs, exp * 1000) });
+    this.verified.set(key, { token, principal, until: exp * 1000 });
     return principal;
   }
 
@@ -106,7 +115,10 @@ export class TokenVerifier {
       this.inflight ??= this.source()
         .then((set) => {
           const kids = new Set(set.keys.map((k) => k.kid));
-          if ([...this.kids].some((k) => !kids.has(k))) this.verified.clear(); // a key was withdrawn
+          if ([...this.kids].some((k) => !kids.has(k))) {
+            this.verified.clear(); // a key was withdrawn
+            this.generation++;
+          }
           this.kids = kids;
           this.jwks = createLocalJWKSet(set);
           this.fetchedAt = Date.now();

@@ -114,33 +114,48 @@ describe("verified-token cache", () => {
     await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated && /expired/.test(err.rawMessage));
   });
 
-  it("stops accepting a cached token at the JWKS refresh that withdraws its signing key", async () => {
+  it("stops accepting a cached token once a JWKS refresh withdraws its signing key", async () => {
     let keys = [jwk];
-    const v = new TokenVerifier(ISSUER, Buffer.alloc(32, 1), async () => ({ keys }), 300);
+    let fetches = 0;
+    const v = new TokenVerifier(
+      ISSUER,
+      Buffer.alloc(32, 1),
+      async () => {
+        fetches++;
+        return { keys };
+      },
+      300,
+    );
     const t = await token("42", 60);
     assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
     keys = [];
     // Within the refresh period the verification is remembered (that is the cache's point) ...
     assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
+    assert.equal(fetches, 1);
     await new Promise((r) => setTimeout(r, 350));
-    // ... and past it the token is checked again, against the refreshed (empty) key set.
+    // ... past it, a cached call refreshes the keys in the background (and is still answered) ...
+    await v.verify(t);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fetches, 2);
+    // ... and the refresh withdrew k1: the token is checked again, and refused.
     await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated && /signing key/.test(err.rawMessage));
   });
 
-  it("forgets every cached token when a refresh withdraws a key, whoever triggers it", async () => {
+  it("forgets every cached token when a refresh withdraws a key, and only then", async () => {
     let keys = [jwk];
     const v = new TokenVerifier(ISSUER, Buffer.alloc(32, 1), async () => ({ keys }), 300);
-    const old = await token("42", 60);
-    assert.deepEqual(await v.verify(old), { kind: "user", userId: "42" });
-    await new Promise((r) => setTimeout(r, 200));
-    const fresh = await token("43", 60);
-    assert.deepEqual(await v.verify(fresh), { kind: "user", userId: "43" }); // cached until 200 + 300 ms
-    await new Promise((r) => setTimeout(r, 150));
+    const [a, b] = [await token("42", 60), await token("43", 60)];
+    assert.deepEqual(await v.verify(a), { kind: "user", userId: "42" });
+    assert.deepEqual(await v.verify(b), { kind: "user", userId: "43" });
+    await new Promise((r) => setTimeout(r, 350));
+    await v.verify(a); // a refresh that withdraws nothing keeps the cache: still verified, k1 still published
+    await new Promise((r) => setTimeout(r, 20));
     keys = [];
-    // 350 ms: the refresh is due; the old token's entry expired, its check refreshes the keys.
-    await assert.rejects(v.verify(old), (err: ConnectError) => err.code === Code.Unauthenticated);
-    // The fresh token was cached 150 ms ago, but the refresh withdrew k1: checked again, refused.
-    await assert.rejects(v.verify(fresh), (err: ConnectError) => err.code === Code.Unauthenticated);
+    assert.deepEqual(await v.verify(b), { kind: "user", userId: "43" }); // cached, the refresh not due
+    await new Promise((r) => setTimeout(r, 350));
+    await v.verify(b); // due: the refresh runs and withdraws k1
+    await new Promise((r) => setTimeout(r, 20));
+    for (const t of [a, b]) await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated);
   });
 
   it("tells tokens apart: a tampered copy of a verified token is refused", async () => {
