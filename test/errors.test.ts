@@ -4,10 +4,13 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
-import { Code } from "@connectrpc/connect";
+import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { generateKeyPair, SignJWT } from "jose";
-import { newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
+import { BadRequestSchema } from "../gen/ts/google/rpc/error_details_pb.js";
+import { clientsFor, newUser, rejectsWith, settle, startSystem, type TestSystem } from "./harness.js";
 
 describe("errors and authorization", () => {
   let s: TestSystem;
@@ -85,6 +88,39 @@ describe("errors and authorization", () => {
       Code.AlreadyExists,
     );
     await rejectsWith(s.grpc.identity.login({ login: u.username, password: "Wrong-Pass-55" }), Code.Unauthenticated);
+  });
+
+  it("says what a rule asks for in words, naming fields as the client's encoding names them", async () => {
+    const u = await newUser(s.grpc, "words");
+    const violations = async (p: Promise<unknown>) => {
+      const err = await p.then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConnectError && err.code === Code.InvalidArgument, String(err));
+      return err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => [v.field, v.description]));
+    };
+    const id = "must be an id: a decimal number of 1 to 19 digits";
+    // binary gRPC and binary Connect: proto names
+    assert.deepEqual(await violations(s.grpc.post.batchGetPosts({ postIds: ["1", "abc"] }, u.opts)), [["post_ids[1]", id]]);
+    assert.deepEqual(await violations(s.connect.post.batchGetPosts({ postIds: ["abc"] }, u.opts)), [["post_ids[0]", id]]);
+    // Connect JSON: JSON names
+    const json = clientsFor(createConnectTransport({ baseUrl: s.httpUrl, httpVersion: "1.1", useBinaryFormat: false }));
+    assert.deepEqual(await violations(json.post.batchGetPosts({ postIds: ["abc"] }, u.opts)), [["postIds[0]", id]]);
+    assert.deepEqual(await violations(json.post.createPost({ caption: "" }, u.opts)), [
+      ["caption", "must not be empty when the post has no media"],
+    ]);
+    assert.deepEqual(await violations(json.search.searchPosts({ query: "" }, u.opts)), [["query", "must not be empty"]]);
+    for (const p of [
+      s.grpc.identity.signUp({ username: "no spaces", email: "a@example.com", password: "Harbour-Lights-55" }),
+      s.grpc.graph.follow({ userId: "x" }, u.opts),
+      s.grpc.post.createPost({ caption: "" }, u.opts),
+      s.grpc.search.searchPosts({ query: "" }, u.opts),
+    ])
+      for (const [field, why] of await violations(p)) {
+        assert.ok(field && why, `${field}: ${why}`);
+        assert.doesNotMatch(why!, /regex|\^|\$|at least 1 characters/, `${field}: ${why}`);
+      }
   });
 
   it("gives NOT_FOUND for unknown ids", async () => {
@@ -179,6 +215,57 @@ describe("errors and authorization", () => {
       client.close();
       h2.close();
     }
+  });
+
+  it("names the field of a JSON request it cannot decode, as the client spelt it, in a BadRequest detail", async () => {
+    const u = await newUser(s.grpc, "jsonerr");
+    const call = async (path: string, body: string) => {
+      const res = await fetch(`${s.httpUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${u.token}` },
+        body,
+      });
+      const err = (await res.json()) as { code: string; message: string; details?: { type: string; value: string }[] };
+      assert.equal(res.status, 400, JSON.stringify(err));
+      assert.equal(err.code, "invalid_argument");
+      const detail = err.details?.find((d) => d.type === "google.rpc.BadRequest");
+      assert.ok(detail, `a BadRequest detail: ${JSON.stringify(err)}`);
+      return fromBinary(BadRequestSchema, Buffer.from(detail.value, "base64")).fieldViolations.map((v) => [v.field, v.description]);
+    };
+    const CREATE = "/feedmesh.post.v1.PostService/CreatePost";
+    assert.deepEqual(await call(CREATE, '{"caption":"x","authorId":"1"}'), [
+      ["authorId", "is not a field of feedmesh.post.v1.CreatePostRequest"],
+    ]);
+    assert.deepEqual(await call(CREATE, '{"caption":12}'), [["caption", "must be string, got 12"]]);
+    assert.deepEqual(await call(CREATE, '{"caption":"\\ud800"}'), [["caption", "must be valid UTF-8 text (no lone surrogates)"]]);
+    assert.deepEqual(await call(CREATE, '{"caption":"x","mediaIds":[3]}'), [["mediaIds[0]", "must be string, got 3"]]);
+    assert.deepEqual(await call(CREATE, '{"caption":"x","media_ids":[3]}'), [["media_ids[0]", "must be string, got 3"]]);
+    const [[field, why]] = (await call("/feedmesh.search.v1.SearchService/SearchPosts", '{"query":"x","sort":"SEARCH_SORT_NOPE"}')) as [
+      [string, string],
+    ];
+    assert.equal(field, "sort");
+    assert.match(why, /SEARCH_SORT_NOPE/);
+    const posts = await s.grpc.post.listUserPosts({ userId: u.id }, u.opts);
+    assert.equal(posts.posts.length, 0, "nothing stored");
+  });
+
+  it("answers protocol errors on the HTTP port with a JSON body that says what to send", async () => {
+    const rpc = `${s.httpUrl}/feedmesh.identity.v1.IdentityService/GetJwks`;
+    for (const [init, status, code, message] of [
+      [{ method: "POST", body: new TextEncoder().encode("{}") }, 415, "invalid_argument", /content-type .*application\/json/],
+      [{ method: "POST", headers: { "content-type": "text/xml" }, body: "<a/>" }, 415, "invalid_argument", /"text\/xml"/],
+      [{ method: "PUT", headers: { "content-type": "application/json" }, body: "{}" }, 405, "unimplemented", /PUT .*POST/],
+    ] as const) {
+      const res = await fetch(rpc, init as RequestInit);
+      assert.equal(res.status, status);
+      assert.match(res.headers.get("content-type") ?? "", /application\/json/);
+      const body = (await res.json()) as { code: string; message: string };
+      assert.equal(body.code, code);
+      assert.match(body.message, message);
+    }
+    const missing = await fetch(`${s.httpUrl}/feedmesh.nothing.v1.Nope/Call`, { method: "POST" });
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { code: string }).code, "not_found");
   });
 
   it("refuses JSON that is not UTF-8 rather than storing replacement characters", async () => {

@@ -28,4 +28,23 @@ describe("README", () => {
     assert.match(stdout, /feedmesh\.feed\.v1\.FeedService/);
     assert.match(stdout, /"hashtags": \[\s*"harbour"/);
   });
+
+  it("quotes a real error", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const quoted = /`(invalid_argument: caption: [^`]*)`/.exec(readme)?.[1];
+    assert.ok(quoted, "the README quotes a caption error");
+    const res = await fetch(`${s.httpUrl}/feedmesh.identity.v1.IdentityService/SignUp`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "quoter", email: "quoter@example.com", password: "Harbour-Lights-55" }),
+    });
+    const { accessToken } = ((await res.json()) as { tokens: { accessToken: string } }).tokens;
+    const err = await fetch(`${s.httpUrl}/feedmesh.post.v1.PostService/CreatePost`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ caption: "x".repeat(2201) }),
+    });
+    const body = (await err.json()) as { code: string; message: string };
+    assert.equal(`${body.code}: ${body.message}`, quoted);
+  });
 });

@@ -2,7 +2,6 @@
 // stacks (connect-node and grpc-js): tracing (W3C trace context), logging, authentication,
 // validation of the request against the contract's rules, deadlines, and error mapping.
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { pathToString } from "@bufbuild/protobuf/reflect";
 import type { Validator } from "@bufbuild/protovalidate";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
@@ -10,6 +9,10 @@ import { bearerKey, PUBLIC_METHODS, principalKey, type TokenVerifier } from "./a
 import { Code, ConnectError, invalidArgument, toConnectError, unauthenticated } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { ServiceRegistration } from "./service.js";
+import { fieldViolations } from "./violations.js";
+
+/** Set by the edge on REST calls it transcodes: their errors name fields with JSON names. */
+export const FIELD_NAMES_HEADER = "x-feedmesh-field-names";
 
 export interface MiddlewareDeps {
   log: Logger;
@@ -59,7 +62,7 @@ function wrapUnary(service: DescService, method: DescMethod, handler: AnyHandler
   return (req, ctx) =>
     inSpan(rpc, ctx, deps, async () => {
       await authenticate(rpc, ctx, deps.verifier);
-      if (!ctx.values.get(inProcessKey)) validate(method, req, deps.validator);
+      if (!ctx.values.get(inProcessKey)) validate(method, req, deps.validator, ctx);
       return withDeadline(ctx, deps, () => handler(req, ctx));
     });
 }
@@ -70,7 +73,7 @@ function wrapServerStream(service: DescService, method: DescMethod, handler: Any
     try {
       await inSpan(rpc, ctx, deps, async () => {
         await authenticate(rpc, ctx, deps.verifier);
-        validate(method, req, deps.validator);
+        validate(method, req, deps.validator, ctx);
       });
       yield* handler(req, ctx) as AsyncIterable<unknown>;
     } catch (err) {
@@ -138,13 +141,19 @@ async function authenticate(rpc: string, ctx: HandlerContext, verifier: TokenVer
   ctx.values.set(bearerKey, match[1]);
 }
 
-function validate(method: DescMethod, req: unknown, validator: Validator): void {
+function validate(method: DescMethod, req: unknown, validator: Validator, ctx: HandlerContext): void {
   const result = validator.validate(method.input, req as never);
   if (result.kind === "valid") return;
-  if (result.kind === "invalid") {
-    throw invalidArgument(result.violations.map((v) => ({ field: pathToString(v.field), description: v.message })));
-  }
+  if (result.kind === "invalid") throw invalidArgument(fieldViolations(result.violations, jsonClient(ctx)));
   throw result.error;
+}
+
+/**
+ * Whether the client speaks JSON, so that errors name fields as it does (camelCase): a JSON
+ * content type, or a REST call transcoded by the edge (which says so in FIELD_NAMES_HEADER).
+ */
+function jsonClient(ctx: HandlerContext): boolean {
+  return (ctx.requestHeader.get("content-type") ?? "").includes("json") || ctx.requestHeader.get(FIELD_NAMES_HEADER) === "json";
 }
 
 async function withDeadline(ctx: HandlerContext, deps: MiddlewareDeps, fn: () => unknown): Promise<unknown> {
