@@ -137,6 +137,12 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assertError(invalid, 400, 3);
     assert.equal(invalid.json.details[0]["@type"], "type.googleapis.com/google.rpc.BadRequest");
     assert.equal(invalid.json.details[0].fieldViolations[0].field, "caption");
+    // A REST client is a JSON client: fields are named as JSON names them, rules said in words.
+    const badId = await rest(edge, "GET", "/v1/users/abc/followers", { token: u.token });
+    assertError(badId, 400, 3);
+    assert.deepEqual(badId.json.details[0].fieldViolations, [
+      { field: "userId", description: "must be an id: a decimal number of 1 to 19 digits" },
+    ]);
     assertError(
       await rest(edge, "POST", "/v1/posts", { token: u.token, raw: JSON.stringify({ caption: "a".repeat(2 * 1024 * 1024) }) }),
       413,
@@ -177,6 +183,34 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
       .setExpirationTime("5m")
       .sign(privateKey);
     assertError(await rest(edge, "GET", "/v1/me", { token: foreign }), 401, 16);
+    // another audience, and a key the JWKS does not hold: token problems too, so 401 (not 403)
+    for (const [aud, keyId] of [
+      ["someone-else", kid],
+      ["feedmesh", "no-such-key"],
+    ]) {
+      const t = await new SignJWT({})
+        .setProtectedHeader({ alg: "ES256", kid: keyId })
+        .setIssuer("feedmesh")
+        .setAudience(aud!)
+        .setSubject(u.id)
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      const res = await rest(edge, "GET", "/v1/me", { token: t });
+      assertError(res, 401, 16);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
+    }
+    // A Connect client gets the edge's errors in Connect's shape, as it gets the services' errors.
+    for (const token of [undefined, forged]) {
+      const res = await fetch(`${edge.httpUrl}/feedmesh.identity.v1.IdentityService/GetCurrentUser`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: "{}",
+      });
+      const body = (await res.json()) as { code: string; message: string };
+      assert.equal(res.status, 401, JSON.stringify(body));
+      assert.equal(body.code, "unauthenticated");
+      assert.equal(typeof body.message, "string");
+    }
     // a client-set identity header is not trusted: the token decides
     const me = await rest(edge, "GET", "/v1/me", { token: u.token, headers: { "x-user-id": "1", "x-jwt-sub": "1" } });
     assert.equal(me.json.user.userId, u.id);

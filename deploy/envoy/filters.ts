@@ -63,28 +63,61 @@ export function accessLog(listenerName: string): Obj {
   };
 }
 
-/** Envoy's own error replies (401, 404, 413, 429 ...) as the google.rpc.Status JSON the services' errors use. */
+/**
+ * Envoy's own error replies (401, 404, 413, 429 ...) in the shape the services' errors have for
+ * the same client: google.rpc.Status JSON (`{"code": 16, "message", "details"}`) on REST paths,
+ * as the transcoder renders the services' errors, and Connect's error JSON
+ * (`{"code": "unauthenticated", "message"}`) on RPC paths (gRPC and gRPC-Web clients read the
+ * status from trailers, which Envoy sets for them). Every token problem is 401: jwt_authn answers
+ * a token for another audience with 403, which would tell a client "you may not" when it is "who
+ * are you".
+ */
 export function localReplies(): Obj {
-  const codes: [number, number][] = [
-    [400, 3],
-    [401, 16],
-    [403, 7],
-    [404, 5],
-    [405, 12],
-    [413, 3],
-    [429, 8],
-    [431, 3],
-    [502, 14],
-    [503, 14],
-    [504, 4],
+  const codes: [number, number, string][] = [
+    [400, 3, "invalid_argument"],
+    [401, 16, "unauthenticated"],
+    [403, 16, "unauthenticated"],
+    [404, 5, "not_found"],
+    [405, 12, "unimplemented"],
+    [413, 3, "invalid_argument"],
+    [415, 3, "invalid_argument"],
+    [429, 8, "resource_exhausted"],
+    [431, 3, "invalid_argument"],
+    [502, 14, "unavailable"],
+    [503, 14, "unavailable"],
+    [504, 4, "deadline_exceeded"],
   ];
+  const rpcPath = { header_filter: { header: { name: ":path", string_match: { safe_regex: { regex: "^/(feedmesh|grpc)\\.[^/]+/.*" } } } } };
+  // The transcoder has rewritten a REST call's :path to its RPC's by then; it keeps the original.
+  const notRest = { header_filter: { header: { name: "x-envoy-original-path", present_match: true, invert_match: true } } };
   return {
-    mappers: codes.map(([status, code]) => ({
-      filter: {
+    mappers: codes.flatMap(([status, code, name]) => {
+      const byStatus = {
         status_code_filter: { comparison: { op: "EQ", value: { default_value: status, runtime_key: `edge.local_reply.${status}` } } },
-      },
-      body_format_override: { json_format: { code, message: "%LOCAL_REPLY_BODY%", details: [] }, content_type: "application/json" },
-    })),
+      };
+      // The only local 403 is jwt_authn's (the services' PERMISSION_DENIED is not a local reply).
+      const as401 =
+        status === 403
+          ? {
+              status_code: 401,
+              headers_to_add: [
+                { header: { key: "www-authenticate", value: 'Bearer error="invalid_token"' }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
+              ],
+            }
+          : {};
+      return [
+        {
+          filter: { and_filter: { filters: [byStatus, rpcPath, notRest] } },
+          ...as401,
+          body_format_override: { json_format: { code: name, message: "%LOCAL_REPLY_BODY%" }, content_type: "application/json" },
+        },
+        {
+          filter: byStatus,
+          ...as401,
+          body_format_override: { json_format: { code, message: "%LOCAL_REPLY_BODY%", details: [] }, content_type: "application/json" },
+        },
+      ];
+    }),
   };
 }
 

@@ -126,6 +126,13 @@ skip = function(s, i, t, path)
 end
 
 function envoy_on_request(h)
+  -- REST and JSON clients get field names in errors as JSON spells them (the transcoder sends gRPC)
+  local ct = h:headers():get("content-type")
+  if ct == nil or ct:find("json", 1, true) then
+    h:headers():replace("x-feedmesh-field-names", "json")
+  else
+    h:headers():remove("x-feedmesh-field-names")
+  end
   local fields = h:metadata():get(h:headers():get(":method"))
   if fields == nil then return end
   local body = h:body()
