@@ -96,6 +96,7 @@ cmd_ps() {
   fi
   printf '%-13s %-8s %-22s %-22s %s\n' "edge (envoy)" "$pid" "127.0.0.1:8080" "127.0.0.1:8081" "$health"
   "$ROOT/scripts/infra/infra.sh" status || true
+  "$ROOT/scripts/infra/postgres.sh" status 2>/dev/null || true  # the naive pull's database (make bench)
 }
 
 case "${1:-}" in
@@ -113,9 +114,17 @@ case "${1:-}" in
     say "up; logs in $MESH_HOME/logs (edge: $("$EDGE" logfile)); traces at http://127.0.0.1:19411/zipkin/"
     ;;
   down|stop)
+    say "stopping the edge and the targets (each drains its calls first, up to 15 s)"
     "$EDGE" stop
-    for t in "${TARGETS[@]}"; do stop_target "$t"; done
-    [ "$1" = stop ] || "$ROOT/scripts/infra/infra.sh" down
+    for t in "${TARGETS[@]}"; do
+      if pid_of "$t" >/dev/null; then (stop_target "$t" && say "stopped $t") & fi
+    done
+    wait
+    if [ "$1" != stop ]; then
+      say "stopping the servers"
+      "$ROOT/scripts/infra/infra.sh" down
+      "$ROOT/scripts/infra/postgres.sh" stop
+    fi
     ;;
   ps) cmd_ps ;;
   restart)

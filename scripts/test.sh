@@ -28,4 +28,14 @@ node --import tsx --test --test-reporter=spec --test-concurrency=1 \
 step "bench-rpc smoke run"
 node --import tsx bench/rpc/run.ts --smoke
 step "bench (feed) smoke run: tiny graphs on the real backends"
-node --import tsx bench/feed/run.ts --smoke
+smoke_log="$(mktemp)"
+trap 'rm -f "$smoke_log"' EXIT
+node --import tsx bench/feed/run.ts --smoke | tee "$smoke_log"
+# a smoke run shows that every step works; its tiny figures must not read as verdicts
+if grep -Eq '\| (met|missed)( |\||$)|missed by' "$smoke_log"; then
+  echo "test.sh: the smoke run printed goal verdicts" >&2
+  exit 1
+fi
+step "still running, for the next run to reuse (stop them with: make down)"
+bash scripts/infra/infra.sh status || true
+bash scripts/infra/postgres.sh status 2>/dev/null || true
