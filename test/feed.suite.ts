@@ -52,6 +52,39 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       assert.deepEqual(await readFeed(c, reader.opts, 3), [...made].filter((_, i) => i !== 2).reverse());
     });
 
+    it("keeps a celebrity's older posts in the feed of one who followed it as a celebrity, after its demotion", async () => {
+      const c = s.grpc;
+      const star = await newUser(c, "star");
+      const fans = [await newUser(c, "fan"), await newUser(c, "fan")];
+      for (const f of fans) await c.graph.follow({ userId: star.id }, f.opts); // 2 followers: fanned out
+      const made: string[] = [];
+      for (const caption of ["old one", "old two"]) made.push((await c.post.createPost({ caption }, star.opts)).post!.postId);
+      await settle(s);
+      const third = await newUser(c, "fan");
+      await c.graph.follow({ userId: star.id }, third.opts); // 3 followers: promoted
+      await settle(s);
+      const late = await newUser(c, "late");
+      await c.graph.follow({ userId: star.id }, late.opts); // follows a celebrity: no backfill, it pulls
+      await settle(s);
+      made.push((await c.post.createPost({ caption: "famous" }, star.opts)).post!.postId);
+      await settle(s);
+      const newest = [...made].reverse();
+      assert.deepEqual(await readFeed(c, late.opts), newest);
+      // Down to 2 followers: demoted; the pull stops, and nothing it showed disappears.
+      await c.graph.unfollow({ userId: star.id }, third.opts);
+      await c.graph.unfollow({ userId: star.id }, fans[0]!.opts);
+      await settle(s);
+      const store = await openFeedStore(s.app.runtime);
+      assert.deepEqual(
+        (await store.page(late.id, 100, null)).map((e) => e.postId),
+        newest,
+        "in the stored feed: no longer pulled",
+      );
+      assert.deepEqual(await readFeed(c, late.opts), newest);
+      assert.deepEqual(await readFeed(c, fans[1]!.opts), newest);
+      assert.deepEqual(await readFeed(c, fans[0]!.opts), [], "the unfollowed star's posts left the feed");
+    });
+
     it("pages past the cache's cap into the store with no gap", async () => {
       const c = s.grpc;
       const author = await newUser(c, "author");

@@ -11,7 +11,7 @@ import { IdGenerator, idTime } from "../platform/ids.js";
 import { Fanout, type FanoutSources } from "./fanout.js";
 
 const noSources: FanoutSources = {
-  followers: async () => ({ ids: [], next: "" }),
+  followers: async () => ({ ids: [], followedAt: [], next: "" }),
   celebritySince: async () => null,
   posts: async () => [],
   backfilled: async () => {},
@@ -48,7 +48,7 @@ describe("fanout", () => {
           const start = token === "" ? 0 : Number(token);
           const ids = Array.from({ length: Math.min(1000, FOLLOWERS - start) }, (_, i) => String(start + i + 1));
           pagesServed++;
-          return { ids, next: start + 1000 < FOLLOWERS ? String(start + 1000) : "" };
+          return { ids, followedAt: ids.map(() => 0), next: start + 1000 < FOLLOWERS ? String(start + 1000) : "" };
         },
         celebritySince: async () => null,
         posts: async () => [],
@@ -77,7 +77,7 @@ describe("fanout", () => {
     const fanout = new Fanout(
       store,
       cache,
-      { ...noSources, followers: async () => ({ ids: ["8", "9"], next: "" }), celebritySince: async () => since },
+      { ...noSources, followers: async () => ({ ids: ["8", "9"], followedAt: [0, 0], next: "" }), celebritySince: async () => since },
       { backfill: 20 },
     );
     await fanout.onPost(created(pulled, "7"));
@@ -90,10 +90,11 @@ describe("fanout", () => {
     ]);
   });
 
-  it("answers a demotion by pushing every pulled post to every follower, page by page, then tells the graph", async () => {
+  it("answers a demotion by pushing every pulled post to every follower and the older ones to those who followed a celebrity, page by page, then tells the graph", async () => {
     const FOLLOWERS = 2500;
     const gen = new IdGenerator(4);
     const since = Date.now() - 60_000;
+    const LATE = 10;
     // 250 posts since the promotion (three pages of posts), and older ones that were fanned out.
     const posts = [
       ...Array.from({ length: 30 }, (_, i) => gen.next(since - 30 + i)),
@@ -117,14 +118,19 @@ describe("fanout", () => {
         async followers(_author, token) {
           const start = token === "" ? 0 : Number(token);
           const ids = Array.from({ length: Math.min(1000, FOLLOWERS - start) }, (_, i) => String(start + i + 1));
-          return { ids, next: start + 1000 < FOLLOWERS ? String(start + 1000) : "" };
+          // followers 1..10 followed the author while it was a celebrity
+          return {
+            ids,
+            followedAt: ids.map((id) => (Number(id) <= LATE ? since + 1 : since - 1)),
+            next: start + 1000 < FOLLOWERS ? String(start + 1000) : "",
+          };
         },
         async posts(_author, before, limit) {
           const from = before === null ? 0 : posts.indexOf(before) + 1;
           return posts.slice(from, from + limit);
         },
         async backfilled(author, at) {
-          assert.equal(written.size, 250, "the graph is told only once every post is pushed");
+          assert.equal(written.size, 280, "the graph is told only once every post is pushed");
           told.push([author, at]);
         },
       },
@@ -135,10 +141,11 @@ describe("fanout", () => {
     });
     await fanout.onFollow({ topic: "follows", key: "7", event: decodeEvent("follows", e.payload), headers: {} });
     assert.deepEqual(told, [["7", since]]);
-    assert.equal(written.size, 250);
+    assert.equal(written.size, 280);
     for (const [postId, n] of written) {
-      assert.ok(idTime(postId) >= since);
-      assert.equal(n, FOLLOWERS, `post ${postId} reached ${n} feeds`);
+      // posts since the promotion: every follower; older ones: those who followed a celebrity
+      if (idTime(postId) >= since) assert.equal(n, FOLLOWERS, `post ${postId} reached ${n} feeds`);
+      else assert.equal(n, LATE, `older post ${postId} reached ${n} feeds`);
     }
     assert.ok(largest <= 1000);
   });

@@ -21,7 +21,11 @@ export async function fanoutModule(rt: Runtime): Promise<ServiceModule> {
           { userId: authorId, pageSize: FOLLOWER_PAGE, pageToken },
           await rt.auth.asService(),
         );
-        return { ids: res.followers.map((f) => f.userId), next: res.nextPageToken };
+        return {
+          ids: res.followers.map((f) => f.userId),
+          followedAt: res.followers.map((f) => (f.createTime ? timestampMs(f.createTime) : 0)),
+          next: res.nextPageToken,
+        };
       },
       async celebritySince(authorId) {
         const res = await rt.clients.graph.getFollowStats({ userId: authorId }, await rt.auth.asService());
