@@ -85,6 +85,47 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       assert.deepEqual(await readFeed(c, fans[0]!.opts), [], "the unfollowed star's posts left the feed");
     });
 
+    it("keeps deletions made while promoted, across a demotion by removed followers and a re-promotion", async () => {
+      const c = s.grpc;
+      const star = await newUser(c, "star");
+      const fans = [await newUser(c, "fan"), await newUser(c, "fan"), await newUser(c, "fan")];
+      for (const f of fans.slice(0, 2)) await c.graph.follow({ userId: star.id }, f.opts);
+      const post = async (caption: string) => (await c.post.createPost({ caption }, star.opts)).post!.postId;
+      const [old1, old2] = [await post("old one"), await post("old two")];
+      await settle(s);
+      await c.graph.follow({ userId: star.id }, fans[2]!.opts); // promoted
+      await settle(s);
+      const late = await newUser(c, "late");
+      await c.graph.follow({ userId: star.id }, late.opts);
+      const [famous1, famous2] = [await post("famous one"), await post("famous two")];
+      await settle(s);
+      // Deleted while a celebrity: one fanned-out post and one pulled post.
+      await c.post.deletePost({ postId: old1 }, star.opts);
+      await c.post.deletePost({ postId: famous1 }, star.opts);
+      await settle(s);
+      const left = [famous2, old2];
+      for (const r of [late, fans[0]!]) assert.deepEqual(await readFeed(c, r.opts), left);
+      // The star removes two followers: demoted. Nothing deleted comes back, nothing else goes.
+      await c.graph.removeFollower({ userId: fans[2]!.id }, star.opts);
+      await c.graph.removeFollower({ userId: late.id }, star.opts);
+      await settle(s);
+      const store = await openFeedStore(s.app.runtime);
+      for (const r of fans.slice(0, 2)) {
+        assert.deepEqual(await readFeed(c, r.opts), left);
+        assert.deepEqual(
+          (await store.page(r.id, 100, null)).map((e) => e.postId),
+          left,
+        );
+      }
+      for (const r of [late, fans[2]!]) assert.deepEqual(await readFeed(c, r.opts), [], "a removed follower sees none");
+      // Followed again, by both: promoted again; the same posts, pulled again, once each.
+      for (const r of [late, fans[2]!]) await c.graph.follow({ userId: star.id }, r.opts);
+      await settle(s);
+      const famous3 = await post("famous three");
+      await settle(s);
+      for (const r of [late, fans[0]!]) assert.deepEqual(await readFeed(c, r.opts), [famous3, ...left]);
+    });
+
     it("pages past the cache's cap into the store with no gap", async () => {
       const c = s.grpc;
       const author = await newUser(c, "author");
