@@ -51,7 +51,7 @@ bench: install ## the feed on the real stack vs its ceilings and the naive pull 
 clean: ## remove the embedded data directory
 	rm -rf data
 
-.PHONY: up down ps infra-up infra-down
+.PHONY: up down ps restart infra-up infra-down
 up: install ## the microservices mode: infrastructure + every target in its own process (real backends)
 	bash scripts/mesh.sh up
 
@@ -60,6 +60,10 @@ down: ## stop every target and the infrastructure
 
 ps: ## what runs, where, and its health
 	bash scripts/mesh.sh ps
+
+restart: ## restart one target of make up: make restart T=feed
+	@[ -n "$(T)" ] || { echo "usage: make restart T=<target>" >&2; exit 2; }
+	bash scripts/mesh.sh restart $(T)
 
 infra-up: ## start only the servers the tests need (Cassandra, Kafka, Redis, S3)
 	bash scripts/infra/infra.sh up

@@ -11,6 +11,12 @@
 #   scripts/mesh.sh ps               each target and the edge: pid, ports, health; then the
 #                                    infrastructure
 #   scripts/mesh.sh restart TARGET   stop and start one target (the others keep running)
+#
+# Each target runs under a supervisor (this script's hidden `supervise` command, in its own
+# session): a target that exits (a crash, SIGKILL, an OOM kill) is started again after 1 s, then
+# 2, 4 ... up to 30 s while it keeps failing within a minute of its start, as Kubernetes restarts a
+# container; each restart is a line in the target's log. `stop`, `down` and `restart` stop the
+# supervisor first.
 #   scripts/mesh.sh logs TARGET      the path of a target's log
 #
 # State (pids, logs, the shared secret) lives in $MESH_HOME (default .cache/mesh in the checkout).
@@ -47,12 +53,31 @@ mesh_env() {
 start_target() {
   local t="$1" pid
   if pid="$(pid_of "$t")"; then say "$t already runs (pid $pid)"; return 0; fi
-  (
-    export FEEDMESH_HTTP_ADDR="127.0.0.1:$(http_port "$t")" FEEDMESH_GRPC_ADDR="127.0.0.1:$(grpc_port "$t")"
-    export FEEDMESH_WORKER_ID="$(index "$t")"
-    nohup "$ROOT/bin/feedmesh" --target="$t" >>"$MESH_HOME/logs/$t.log" 2>&1 &
+  rm -f "$MESH_HOME/run/$t.stop"
+  setsid bash "$ROOT/scripts/mesh.sh" supervise "$t" </dev/null >>"$MESH_HOME/logs/$t.log" 2>&1 &
+  echo $! >"$MESH_HOME/run/$t.supervisor"
+  for _ in $(seq 1 50); do pid_of "$t" >/dev/null && return 0; sleep 0.1; done
+}
+
+# The supervisor: runs the target, and runs it again when it exits, until stop_target asks it not to.
+supervise() {
+  local t="$1" delay=1 started rc
+  export FEEDMESH_HTTP_ADDR="127.0.0.1:$(http_port "$t")" FEEDMESH_GRPC_ADDR="127.0.0.1:$(grpc_port "$t")"
+  export FEEDMESH_WORKER_ID="$(index "$t")"
+  trap '' HUP
+  while :; do
+    started=$SECONDS
+    "$ROOT/bin/feedmesh" --target="$t" &
     echo $! >"$MESH_HOME/run/$t.pid"
-  )
+    rc=0; wait $! || rc=$?
+    [ -f "$MESH_HOME/run/$t.stop" ] && break
+    [ $((SECONDS - started)) -ge 60 ] && delay=1
+    echo "mesh.sh: $t exited with status $rc; starting it again in $delay s"
+    sleep "$delay"
+    [ -f "$MESH_HOME/run/$t.stop" ] && break
+    delay=$((delay < 16 ? delay * 2 : 30))
+  done
+  rm -f "$MESH_HOME/run/$t.pid" "$MESH_HOME/run/$t.supervisor"
 }
 
 wait_target() {
@@ -67,12 +92,20 @@ wait_target() {
 }
 
 stop_target() {
-  local t="$1" pid i
-  pid="$(pid_of "$t")" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$MESH_HOME/run/$t.pid"
+  local t="$1" pid sup i
+  touch "$MESH_HOME/run/$t.stop" # the supervisor starts it no more
+  pid="$(pid_of "$t")" || pid=""
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  sup="$(cat "$MESH_HOME/run/$t.supervisor" 2>/dev/null || true)"
+  if [ -n "$sup" ]; then
+    for i in $(seq 1 20); do kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
+    kill -TERM "$sup" 2>/dev/null || true
+  fi
+  rm -f "$MESH_HOME/run/$t.pid" "$MESH_HOME/run/$t.supervisor"
 }
 
 cmd_ps() {
@@ -133,5 +166,6 @@ case "${1:-}" in
     stop_target "$2"; start_target "$2"; wait_target "$2"
     ;;
   logs) echo "$MESH_HOME/logs/${2:?usage: mesh.sh logs TARGET}.log" ;;
+  supervise) supervise "${2:?}" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac
