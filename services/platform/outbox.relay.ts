@@ -39,7 +39,12 @@ export class OutboxRelay {
     private readonly prefix = "",
     private readonly pollMs = 1_000,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    // One request in flight keeps each partition's order through retries. Not kafkajs' idempotent
+    // mode: it wants unbounded retries (and warns at every start when they are bounded, as here,
+    // so that a failed send comes back to this loop, which logs it and keeps the events in the
+    // outbox), and it would add nothing: the outbox already delivers at least once, and every
+    // consumer is idempotent by event id.
+    this.producer = kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   start(): void {
