@@ -126,6 +126,36 @@ export function hybridFeedSuite(name: string, env: Record<string, string>): void
       for (const r of [late, fans[0]!]) assert.deepEqual(await readFeed(c, r.opts), [famous3, ...left]);
     });
 
+    it("gives a follower approved while a private account was a celebrity its older posts at the demotion", async () => {
+      const c = s.grpc;
+      const star = await newUser(c, "star");
+      const fans = [await newUser(c, "fan"), await newUser(c, "fan")];
+      for (const f of fans) await c.graph.follow({ userId: star.id }, f.opts);
+      const old = (await c.post.createPost({ caption: "before private" }, star.opts)).post!.postId;
+      await settle(s);
+      await c.graph.updatePrivacySettings({ settings: { private: true } }, star.opts);
+      const [third, asker] = [await newUser(c, "fan"), await newUser(c, "asker")];
+      for (const r of [third, asker]) await c.graph.follow({ userId: star.id }, r.opts); // requests
+      await settle(s);
+      assert.deepEqual(await readFeed(c, asker.opts), [], "a pending request sees nothing");
+      await c.graph.approveFollowRequest({ userId: third.id }, star.opts); // 3 followers: promoted
+      await settle(s);
+      await c.graph.approveFollowRequest({ userId: asker.id }, star.opts); // approved as a celebrity: pulls
+      const famous = (await c.post.createPost({ caption: "private and famous" }, star.opts)).post!.postId;
+      await settle(s);
+      assert.deepEqual(await readFeed(c, asker.opts), [famous, old]);
+      for (const r of [third, fans[0]!]) await c.graph.unfollow({ userId: star.id }, r.opts); // demoted
+      await settle(s);
+      const store = await openFeedStore(s.app.runtime);
+      for (const r of [asker, fans[1]!]) {
+        assert.deepEqual(await readFeed(c, r.opts), [famous, old]);
+        assert.deepEqual(
+          (await store.page(r.id, 100, null)).map((e) => e.postId),
+          [famous, old],
+        );
+      }
+    });
+
     it("pages past the cache's cap into the store with no gap", async () => {
       const c = s.grpc;
       const author = await newUser(c, "author");
