@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
+real_log="$(mktemp)" smoke_log="$(mktemp)"
+trap 'rm -f "$real_log" "$smoke_log"' EXIT
 
 step "node $(node --version)"
 step "buf lint"
@@ -24,12 +26,15 @@ bash scripts/infra/schemathesis.sh install  # the API fuzzer (test/fuzz.real.tes
 eval "$(bash scripts/infra/infra.sh env)"
 step "tests on the real backends"
 node --import tsx --test --test-reporter=spec --test-concurrency=1 \
-  'test/**/*.real.test.ts'
+  'test/**/*.real.test.ts' 2>&1 | tee "$real_log"
+# kafkajs' warnings read as breakage; their causes are fixed (patches/, platform/outbox.relay.ts)
+if grep -Eq 'TimeoutNegativeWarning|Limiting retries for the idempotent producer' "$real_log"; then
+  echo "test.sh: kafkajs warned during the tests (see above)" >&2
+  exit 1
+fi
 step "bench-rpc smoke run"
 node --import tsx bench/rpc/run.ts --smoke
 step "bench (feed) smoke run: tiny graphs on the real backends"
-smoke_log="$(mktemp)"
-trap 'rm -f "$smoke_log"' EXIT
 node --import tsx bench/feed/run.ts --smoke | tee "$smoke_log"
 # a smoke run shows that every step works; its tiny figures must not read as verdicts
 if grep -Eq '\| (met|missed)( |\||$)|missed by' "$smoke_log"; then
