@@ -1,5 +1,7 @@
 // The edge's HTTP filters (CORS, JWT, body buffer, strict JSON, transcoder, rate limits), its
 // access log, its error bodies and its tracer, as Envoy v3 config objects (see render.ts).
+import { Code } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Rpc } from "../../scripts/gen/api.js";
 import { templateRegex } from "../../scripts/gen/api.js";
 import type { EdgeOptions, Obj } from "./options.js";
@@ -73,43 +75,40 @@ export function accessLog(listenerName: string): Obj {
  * are you".
  */
 export function localReplies(): Obj {
-  const codes: [number, number, string][] = [
-    [400, 3, "invalid_argument"],
-    [401, 16, "unauthenticated"],
-    [403, 16, "unauthenticated"],
-    [404, 5, "not_found"],
-    [405, 12, "unimplemented"],
-    [413, 3, "invalid_argument"],
-    [415, 3, "invalid_argument"],
-    [429, 8, "resource_exhausted"],
-    [431, 3, "invalid_argument"],
-    [502, 14, "unavailable"],
-    [503, 14, "unavailable"],
-    [504, 4, "deadline_exceeded"],
+  // HTTP status → gRPC code (403: see above); Connect names each code (codeToString).
+  const codes: [number, Code][] = [
+    [400, Code.InvalidArgument],
+    [401, Code.Unauthenticated],
+    [403, Code.Unauthenticated],
+    [404, Code.NotFound],
+    [405, Code.Unimplemented],
+    [413, Code.InvalidArgument],
+    [415, Code.InvalidArgument],
+    [429, Code.ResourceExhausted],
+    [431, Code.InvalidArgument],
+    [502, Code.Unavailable],
+    [503, Code.Unavailable],
+    [504, Code.DeadlineExceeded],
   ];
   const rpcPath = { header_filter: { header: { name: ":path", string_match: { safe_regex: { regex: "^/(feedmesh|grpc)\\.[^/]+/.*" } } } } };
   // The transcoder has rewritten a REST call's :path to its RPC's by then; it keeps the original.
   const notRest = { header_filter: { header: { name: "x-envoy-original-path", present_match: true, invert_match: true } } };
   return {
-    mappers: codes.flatMap(([status, code, name]) => {
+    mappers: codes.flatMap(([status, code]) => {
       const byStatus = {
         status_code_filter: { comparison: { op: "EQ", value: { default_value: status, runtime_key: `edge.local_reply.${status}` } } },
       };
       // The only local 403 is jwt_authn's (the services' PERMISSION_DENIED is not a local reply).
       const as401 =
-        status === 403
-          ? {
-              status_code: 401,
-              headers_to_add: [
-                { header: { key: "www-authenticate", value: 'Bearer error="invalid_token"' }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
-              ],
-            }
-          : {};
+        status === 403 ? { status_code: 401, headers_to_add: [header("www-authenticate", 'Bearer error="invalid_token"')] } : {};
       return [
         {
           filter: { and_filter: { filters: [byStatus, rpcPath, notRest] } },
           ...as401,
-          body_format_override: { json_format: { code: name, message: "%LOCAL_REPLY_BODY%" }, content_type: "application/json" },
+          body_format_override: {
+            json_format: { code: codeToString(code), message: "%LOCAL_REPLY_BODY%" },
+            content_type: "application/json",
+          },
         },
         {
           filter: byStatus,

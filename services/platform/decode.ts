@@ -22,6 +22,9 @@ const JSON_TYPE = /^application\/(json|grpc(-web)?\+json|connect\+json)(;|$)/i;
 const ENVELOPED = /^application\/(grpc|connect\+)/i;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+/** The field's name as the client spelt it: the proto name if that is the key it sent, else the JSON name. */
+const spelt = (json: unknown, f: DescField) => (typeof json === "object" && json !== null && f.name in json ? f.name : f.jsonName);
+
 /** The field a JSON decode error is about, as the client named it, and what is wrong. */
 function jsonViolation(input: DescMessage, json: unknown, err: unknown): ConnectError {
   const message = err instanceof Error ? err.message : String(err);
@@ -32,15 +35,12 @@ function jsonViolation(input: DescMessage, json: unknown, err: unknown): Connect
   const ofEnum = badEnum && input.fields.filter((f) => f.enum?.typeName === badEnum[1]);
   if (badEnum && ofEnum?.length === 1) {
     const f = ofEnum[0]!;
-    const name = typeof json === "object" && json !== null && f.name in json ? f.name : f.jsonName;
-    return invalidField(name, `must be one of ${f.enum!.values.map((v) => v.name).join(", ")}, got ${badEnum[2]}`);
+    return invalidField(spelt(json, f), `must be one of ${f.enum!.values.map((v) => v.name).join(", ")}, got ${badEnum[2]}`);
   }
   const cause = (err as { cause?: { field?: () => DescField | DescOneof; message?: string } }).cause;
   const field = cause?.field?.();
   if (!field || !cause?.message) return new ConnectError(`the request is not a valid ${input.typeName}: ${message}`, Code.InvalidArgument);
-  // The client's spelling: the proto name if that is the key it sent, else the JSON name.
-  const sent = typeof json === "object" && json !== null && field.name in json;
-  let name = sent || field.kind === "oneof" ? field.name : field.jsonName;
+  let name = field.kind === "oneof" ? field.name : spelt(json, field);
   let why = cause.message.replace(/^expected string: invalid UTF8$/, "must be valid UTF-8 text (no lone surrogates)");
   const item = /^list item #(\d+): (.*)$/.exec(why);
   if (item) [name, why] = [`${name}[${Number(item[1]) - 1}]`, item[2]!];
