@@ -107,10 +107,12 @@ describe("validation", () => {
 describe("verified-token cache", () => {
   it("never accepts a token past its expiry, even one it verified before", async () => {
     const v = verifier();
-    const t = await token("42", 1);
+    // Expires 1–2 s from now (exp is in whole seconds): never within the moment the checks take.
+    const t = await token("42", 2);
+    const exp = JSON.parse(Buffer.from(t.split(".")[1]!, "base64url").toString()).exp as number;
     assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
     assert.deepEqual(await v.verify(t), { kind: "user", userId: "42" });
-    await new Promise((r) => setTimeout(r, 1_100 - (Date.now() % 1000) + 1000));
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 100));
     await assert.rejects(v.verify(t), (err: ConnectError) => err.code === Code.Unauthenticated && /expired/.test(err.rawMessage));
   });
 
