@@ -7,8 +7,13 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
+# npm runs on the system's Node: on one older than 22 it warns EBADENGINE for every package that
+# declares Node 22 or 24. `npm exec` puts the locked `node` package first on the PATH, so this
+# install runs on the Node 24 the project uses (same lock, same result as `npm install`).
+NODE_LOCKED := $(shell sed -n '/"node_modules\/node": {/{n;s/.*"version": "\(.*\)".*/\1/p;}' package-lock.json)
+
 node_modules/.bin/node: package.json package-lock.json
-	npm install --no-audit --no-fund
+	npm exec --yes --package=node@$(NODE_LOCKED) -- npm install --no-audit --no-fund
 	@touch $@
 
 install: node_modules/.bin/node ## install dependencies (Node 24 included)

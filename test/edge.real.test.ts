@@ -143,6 +143,14 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assert.deepEqual(badId.json.details[0].fieldViolations, [
       { field: "userId", description: "must be an id: a decimal number of 1 to 19 digits" },
     ]);
+    // ... unless it spelt them by their proto names, which REST accepts too
+    const violated = async (body: unknown) => {
+      const res = await rest(edge, "POST", "/v1/posts", { token: u.token, body });
+      assertError(res, 400, 3);
+      return res.json.details[0].fieldViolations.map((v: { field: string }) => v.field);
+    };
+    assert.deepEqual(await violated({ caption: "x", mediaIds: ["abc"] }), ["mediaIds[0]"]);
+    assert.deepEqual(await violated({ caption: "x", media_ids: ["abc"] }), ["media_ids[0]"]);
     assertError(
       await rest(edge, "POST", "/v1/posts", { token: u.token, raw: JSON.stringify({ caption: "a".repeat(2 * 1024 * 1024) }) }),
       413,

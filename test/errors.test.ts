@@ -111,6 +111,26 @@ describe("errors and authorization", () => {
       ["caption", "must not be empty when the post has no media"],
     ]);
     assert.deepEqual(await violations(json.search.searchPosts({ query: "" }, u.opts)), [["query", "must not be empty"]]);
+    // a JSON body may spell fields by their proto names too: then errors do as well
+    const raw = async (body: unknown) => {
+      const res = await fetch(`${s.httpUrl}/feedmesh.post.v1.PostService/BatchGetPosts`, {
+        method: "POST",
+        headers: { ...u.opts.headers, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 400);
+      const err = (await res.json()) as { details: { debug: { fieldViolations: { field: string }[] } }[] };
+      return err.details[0]!.debug.fieldViolations.map((v) => v.field);
+    };
+    assert.deepEqual(await raw({ post_ids: ["abc"] }), ["post_ids[0]"]);
+    assert.deepEqual(await raw({ postIds: ["abc"] }), ["postIds[0]"]);
+    // the handlers' own checks (after the contract's rules) name fields the same way
+    const unknownMedia = "must be a completed upload of yours";
+    assert.deepEqual(await violations(json.post.createPost({ caption: "x", mediaIds: ["abc"] }, u.opts)), [["mediaIds[0]", unknownMedia]]);
+    assert.deepEqual(await violations(s.grpc.post.createPost({ caption: "x", mediaIds: ["abc"] }, u.opts)), [
+      ["media_ids[0]", unknownMedia],
+    ]);
+    assert.deepEqual(await violations(json.graph.follow({ userId: u.id }, u.opts)), [["userId", "you cannot follow yourself"]]);
     for (const p of [
       s.grpc.identity.signUp({ username: "no spaces", email: "a@example.com", password: "Harbour-Lights-55" }),
       s.grpc.graph.follow({ userId: "x" }, u.opts),

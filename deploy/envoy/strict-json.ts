@@ -64,6 +64,7 @@ export function bodyTree(rpc: Rpc, b: Binding): FieldTree | true | undefined {
 export const STRICT_JSON_LUA = `
 local function ws(s, i) return (s:find("[^ \\t\\r\\n]", i)) or #s + 1 end
 local skip
+local proto_names -- the body spelled a field by its proto name (snake_case), not its JSON name
 local function str(s, i) -- s:sub(i, i) == '"'; returns the decoded string and the index after it
   local out, j = {}, i + 1
   while j <= #s do
@@ -92,6 +93,7 @@ skip = function(s, i, t, path)
       if type(t) == "table" then
         sub = t[key]
         if sub == nil then return nil, path .. key end
+        if key:find("_", 1, true) then proto_names = true end -- a JSON name has no underscore
       end
       i = ws(s, j)
       if s:sub(i, i) ~= ":" then return nil end
@@ -126,22 +128,28 @@ skip = function(s, i, t, path)
 end
 
 function envoy_on_request(h)
-  -- REST and JSON clients get field names in errors as JSON spells them (the transcoder sends gRPC)
+  -- REST and JSON clients get field names in errors as they spell them (the transcoder sends
+  -- gRPC): JSON names, unless the query or the body used a proto name (both are accepted)
   local ct = h:headers():get("content-type")
-  if ct == nil or ct:find("json", 1, true) then
-    h:headers():replace("x-feedmesh-field-names", "json")
-  else
-    h:headers():remove("x-feedmesh-field-names")
+  local query = (h:headers():get(":path") or ""):match("%?(.*)$") or ""
+  proto_names = query:find("^[^=]*_") ~= nil or query:find("&[^=]*_") ~= nil
+  local function spelling()
+    if (ct == nil or ct:find("json", 1, true)) and not proto_names then
+      h:headers():replace("x-feedmesh-field-names", "json")
+    else
+      h:headers():remove("x-feedmesh-field-names")
+    end
   end
   local fields = h:metadata():get(h:headers():get(":method"))
-  if fields == nil then return end
+  if fields == nil then return spelling() end
   local body = h:body()
-  if body == nil then return end
+  if body == nil then return spelling() end
   local s = body:getBytes(0, body:length())
   local _, unknown = skip(s, 1, fields, "")
   if unknown then
     -- plain text: the edge's local_reply_config turns it into the google.rpc.Status JSON body
     h:respond({ [":status"] = "400" }, 'unknown field "' .. unknown:gsub('[^%w_.]', '?') .. '" in the request body')
   end
+  spelling()
 end
 `;

@@ -170,6 +170,15 @@ describe("graph: the celebrity index", () => {
       await stored(),
       everything().filter((id) => id !== made[2]),
     );
+    // A follow made while demoting is a regular follow: no index row, the recent posts pushed at
+    // once; the demotion that ends takes nothing from that feed.
+    const late = await newUser(c, "late");
+    await c.graph.follow({ userId: star.id }, late.opts);
+    await settle(s);
+    assert.deepEqual((await graph.listCelebrities(late.id, 10, null)).edges, []);
+    const lateStored = async () => (await feeds.page(late.id, 100, null)).map((e) => e.postId);
+    assert.deepEqual(await lateStored(), everything(), "backfilled like any follow");
+    assert.deepEqual(await readFeed(s.grpc, late.opts), everything());
     // The graph asks the fanout, which pushes the pulled post and answers; the index row goes.
     const demoting = await graph.celebrity(star.id);
     const ask = encodeEvent("follows", star.id, {
@@ -181,5 +190,7 @@ describe("graph: the celebrity index", () => {
     assert.deepEqual((await graph.listCelebrities(reader.id, 10, null)).edges, []);
     assert.deepEqual(await stored(), everything());
     assert.deepEqual(await readFeed(s.grpc, reader.opts), everything());
+    assert.deepEqual(await lateStored(), everything());
+    assert.deepEqual(await readFeed(s.grpc, late.opts), everything(), "the late follower lost nothing");
   });
 });

@@ -16,6 +16,7 @@ import { type DescField, type DescMessage, type DescOneof, fromBinary, fromJson 
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { invalidField } from "./errors.js";
+import { FIELD_NAMES_HEADER } from "./middleware.js";
 
 const BINARY = /^application\/(proto|x-protobuf|grpc(-web)?(\+proto)?|connect\+proto)(;|$)/i;
 const JSON_TYPE = /^application\/(json|grpc(-web)?\+json|connect\+json)(;|$)/i;
@@ -24,6 +25,21 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The field's name as the client spelt it: the proto name if that is the key it sent, else the JSON name. */
 const spelt = (json: unknown, f: DescField) => (typeof json === "object" && json !== null && f.name in json ? f.name : f.jsonName);
+
+/** Whether a JSON request spells a field by its proto name where its JSON name differs (`user_id`). */
+function protoSpelt(msg: DescMessage, json: unknown, depth = 0): boolean {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || depth > 8) return false;
+  const obj = json as Record<string, unknown>;
+  for (const f of msg.fields) {
+    if (f.name !== f.jsonName && f.name in obj) return true;
+    const v = obj[f.jsonName];
+    if (f.fieldKind === "message" && protoSpelt(f.message, v, depth + 1)) return true;
+    if (f.fieldKind === "list" && f.listKind === "message" && Array.isArray(v)) {
+      if (v.some((item) => protoSpelt(f.message, item, depth + 1))) return true;
+    }
+  }
+  return false;
+}
 
 /** The field a JSON decode error is about, as the client named it, and what is wrong. */
 function jsonViolation(input: DescMessage, json: unknown, err: unknown): ConnectError {
@@ -83,15 +99,18 @@ async function* failing(err: ConnectError): AsyncIterable<Uint8Array> {
   throw err;
 }
 
-/** Why these request bytes are not a message of `input`, or undefined when they are. */
-function undecodable(input: DescMessage, bytes: Uint8Array, json: boolean): ConnectError | undefined {
+/**
+ * Why these request bytes are not a message of `input` (error), or how a valid JSON one spells
+ * its fields (protoNames: some by their proto names, so errors name them that way too).
+ */
+function undecodable(input: DescMessage, bytes: Uint8Array, json: boolean): { error?: ConnectError; protoNames?: boolean } {
   if (!json) {
     try {
       fromBinary(input, bytes);
-      return undefined;
+      return {};
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      return new ConnectError(`the request is not a valid ${input.typeName} message: ${why}`, Code.InvalidArgument);
+      return { error: new ConnectError(`the request is not a valid ${input.typeName} message: ${why}`, Code.InvalidArgument) };
     }
   }
   let value: unknown;
@@ -99,14 +118,21 @@ function undecodable(input: DescMessage, bytes: Uint8Array, json: boolean): Conn
     value = JSON.parse(UTF8.decode(bytes));
   } catch (e) {
     const why = e instanceof TypeError ? "the body is not UTF-8 text" : `the body is not JSON (${(e as Error).message})`;
-    return new ConnectError(`the request is not a valid ${input.typeName}: ${why}`, Code.InvalidArgument);
+    return { error: new ConnectError(`the request is not a valid ${input.typeName}: ${why}`, Code.InvalidArgument) };
   }
   try {
     fromJson(input, value as never, { ignoreUnknownFields: false });
-    return undefined;
+    return { protoNames: protoSpelt(input, value) };
   } catch (e) {
-    return jsonViolation(input, value, e);
+    return { error: jsonViolation(input, value, e) };
   }
+}
+
+/** The request with FIELD_NAMES_HEADER saying "proto": the validator's errors use proto names. */
+function spellingProto(req: UniversalServerRequest): UniversalServerRequest {
+  const header = new Headers(req.header);
+  header.set(FIELD_NAMES_HEADER, "proto");
+  return { ...req, header };
 }
 
 const CONTENT_TYPES =
@@ -147,11 +173,13 @@ function checked(handler: UniversalHandler, maxBytes: number): UniversalHandler 
     const { bytes, chunks } = await readUpTo({ [Symbol.asyncIterator]: () => it }, maxBytes + 5);
     if (!bytes) return handler({ ...req, body: replay(chunks, it) }); // too long: connect-node refuses it
     const messages = ENVELOPED.test(type) ? envelopes(bytes) : [bytes];
+    let protoNames = false;
     for (const m of messages ?? []) {
-      const err = undecodable(input, m, json);
-      if (err) return handler({ ...req, body: failing(err) });
+      const { error, protoNames: proto } = undecodable(input, m, json);
+      if (error) return handler({ ...req, body: failing(error) });
+      protoNames ||= proto === true;
     }
-    return handler({ ...req, body: replay([bytes]) });
+    return handler({ ...(protoNames ? spellingProto(req) : req), body: replay([bytes]) });
   };
   return Object.assign(wrapped, handler);
 }

@@ -5,11 +5,12 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { Validator } from "@bufbuild/protovalidate";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { bearerKey, PUBLIC_METHODS, principalKey, type TokenVerifier } from "./auth.js";
 import { Code, ConnectError, invalidArgument, toConnectError, unauthenticated } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { ServiceRegistration } from "./service.js";
-import { fieldViolations } from "./violations.js";
+import { fieldViolations, jsonFieldPath } from "./violations.js";
 
 /** Set by the edge on REST calls it transcodes: their errors name fields with JSON names. */
 export const FIELD_NAMES_HEADER = "x-feedmesh-field-names";
@@ -60,9 +61,9 @@ export function wrapService(reg: ServiceRegistration, deps: MiddlewareDeps): Ser
 function wrapUnary(service: DescService, method: DescMethod, handler: AnyHandler, deps: MiddlewareDeps): AnyHandler {
   const rpc = `${service.typeName}/${method.name}`;
   return (req, ctx) =>
-    inSpan(rpc, ctx, deps, async () => {
+    inSpan(rpc, method, ctx, deps, async () => {
       await authenticate(rpc, ctx, deps.verifier);
-      if (!ctx.values.get(inProcessKey)) validate(method, req, deps.validator, ctx);
+      if (!ctx.values.get(inProcessKey)) validate(method, req, deps.validator);
       return withDeadline(ctx, deps, () => handler(req, ctx));
     });
 }
@@ -71,13 +72,13 @@ function wrapServerStream(service: DescService, method: DescMethod, handler: Any
   const rpc = `${service.typeName}/${method.name}`;
   return async function* (req, ctx) {
     try {
-      await inSpan(rpc, ctx, deps, async () => {
+      await inSpan(rpc, method, ctx, deps, async () => {
         await authenticate(rpc, ctx, deps.verifier);
-        validate(method, req, deps.validator, ctx);
+        validate(method, req, deps.validator);
       });
       yield* handler(req, ctx) as AsyncIterable<unknown>;
     } catch (err) {
-      throw mapError(rpc, err, deps.log);
+      throw mapError(rpc, method, ctx, err, deps.log);
     }
   };
 }
@@ -89,17 +90,16 @@ function wrapOther(service: DescService, method: DescMethod, handler: AnyHandler
       await authenticate(rpc, ctx, deps.verifier);
       yield* handler(reqs, ctx) as AsyncIterable<unknown>;
     } catch (err) {
-      throw mapError(rpc, err, deps.log);
+      throw mapError(rpc, method, ctx, err, deps.log);
     }
   };
 }
 
-async function inSpan<T>(rpc: string, ctx: HandlerContext, deps: MiddlewareDeps, fn: () => Promise<T>): Promise<T> {
+async function inSpan<T>(rpc: string, method: DescMethod, ctx: HandlerContext, deps: MiddlewareDeps, fn: () => Promise<T>): Promise<T> {
   const parent = propagation.extract(context.active(), ctx.requestHeader, headerGetter);
-  const [service, method] = rpc.split("/");
   return tracer.startActiveSpan(
     rpc,
-    { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method } },
+    { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "rpc.service": method.parent.typeName, "rpc.method": method.name } },
     parent,
     async (span: Span) => {
       const start = performance.now();
@@ -107,7 +107,7 @@ async function inSpan<T>(rpc: string, ctx: HandlerContext, deps: MiddlewareDeps,
       try {
         return await fn();
       } catch (err) {
-        const error = mapError(rpc, err, deps.log);
+        const error = mapError(rpc, method, ctx, err, deps.log);
         code = Code[error.code] ?? String(error.code);
         span.setAttribute("rpc.grpc.status_code", error.code);
         span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
@@ -122,10 +122,10 @@ async function inSpan<T>(rpc: string, ctx: HandlerContext, deps: MiddlewareDeps,
   );
 }
 
-function mapError(rpc: string, err: unknown, log: Logger): ConnectError {
+function mapError(rpc: string, method: DescMethod, ctx: HandlerContext, err: unknown, log: Logger): ConnectError {
   const { error, unexpected } = toConnectError(err);
   if (unexpected) log.error({ rpc, err }, "unexpected error in handler");
-  return error;
+  return spelt(error, method, ctx);
 }
 
 async function authenticate(rpc: string, ctx: HandlerContext, verifier: TokenVerifier): Promise<void> {
@@ -141,19 +141,30 @@ async function authenticate(rpc: string, ctx: HandlerContext, verifier: TokenVer
   ctx.values.set(bearerKey, match[1]);
 }
 
-function validate(method: DescMethod, req: unknown, validator: Validator, ctx: HandlerContext): void {
+function validate(method: DescMethod, req: unknown, validator: Validator): void {
   const result = validator.validate(method.input, req as never);
   if (result.kind === "valid") return;
-  if (result.kind === "invalid") throw invalidArgument(fieldViolations(result.violations, jsonClient(ctx)));
+  if (result.kind === "invalid") throw invalidArgument(fieldViolations(result.violations));
   throw result.error;
 }
 
+/** A bad-argument error naming the request's fields as a JSON client spells them (handlers use proto names). */
+function spelt(error: ConnectError, method: DescMethod, ctx: HandlerContext): ConnectError {
+  if (error.code !== Code.InvalidArgument || !jsonClient(ctx)) return error;
+  const [details] = error.findDetails(BadRequestSchema);
+  if (!details) return error;
+  return invalidArgument(details.fieldViolations.map((v) => ({ ...v, field: jsonFieldPath(method.input, v.field) })));
+}
+
 /**
- * Whether the client speaks JSON, so that errors name fields as it does (camelCase): a JSON
- * content type, or a REST call transcoded by the edge (which says so in FIELD_NAMES_HEADER).
+ * Whether errors name fields as JSON does (camelCase): FIELD_NAMES_HEADER says how the client
+ * spelt them ("json" from the edge for a REST call it transcoded with JSON names, "proto" from
+ * decode.ts for a JSON body that used proto names), else a JSON content type means JSON names.
  */
 function jsonClient(ctx: HandlerContext): boolean {
-  return (ctx.requestHeader.get("content-type") ?? "").includes("json") || ctx.requestHeader.get(FIELD_NAMES_HEADER) === "json";
+  const spelling = ctx.requestHeader.get(FIELD_NAMES_HEADER);
+  if (spelling === "json" || spelling === "proto") return spelling === "json";
+  return (ctx.requestHeader.get("content-type") ?? "").includes("json");
 }
 
 async function withDeadline(ctx: HandlerContext, deps: MiddlewareDeps, fn: () => unknown): Promise<unknown> {

@@ -1,9 +1,11 @@
 // Unit tests of the platform's small parts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { CompleteUploadRequestSchema } from "../../gen/ts/feedmesh/media/v1/media_service_pb.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { compareIds, IdGenerator, idTime } from "./ids.js";
 import { PageTokens } from "./pagetoken.js";
+import { jsonFieldPath } from "./violations.js";
 
 describe("config", () => {
   it("has defaults for the embedded mode", () => {
@@ -57,5 +59,17 @@ describe("page tokens", () => {
     const [, sig] = t.split(".");
     assert.throws(() => tokens.decode("s", `${Buffer.from('{"p":"2"}').toString("base64url")}.${sig}`), /page_token/);
     for (const bad of ["x", "a.b.c", ".", "%%%.%%%", `${t}x`]) assert.throws(() => tokens.decode("s", bad), /page_token/);
+  });
+});
+
+describe("field paths for JSON clients", () => {
+  it("renames each step of a proto-name path along the request's message, keeping what names no field", () => {
+    const complete = CompleteUploadRequestSchema;
+    assert.equal(jsonFieldPath(complete, "media_id"), "mediaId");
+    assert.equal(jsonFieldPath(complete, "parts[3].part_number"), "parts[3].partNumber");
+    assert.equal(jsonFieldPath(complete, "parts[0].etag"), "parts[0].etag");
+    assert.equal(jsonFieldPath(complete, "no_such_field.part_number"), "no_such_field.part_number");
+    assert.equal(jsonFieldPath(complete, 'parts["a.b"].part_number'), 'parts["a.b"].partNumber');
+    assert.equal(jsonFieldPath(complete, "mediaId"), "mediaId", "a JSON name stays as it is");
   });
 });

@@ -1,7 +1,9 @@
-// The contract's validation failures (protovalidate) as the field violations a person reads: the
-// field named as the client's encoding names it (JSON names for JSON clients, proto names for
-// binary ones), and the rule said in words rather than as a regular expression or "at least 1
-// characters".
+// Field violations as a person reads them: the contract's validation failures (protovalidate)
+// with the rule said in words rather than as a regular expression or "at least 1 characters",
+// and every violation's field named as the client spells it (JSON names for JSON clients, proto
+// names for binary ones: handlers name fields by their proto names, and the middleware renames
+// them for a JSON client with jsonFieldPath).
+import type { DescMessage } from "@bufbuild/protobuf";
 import type { Path } from "@bufbuild/protobuf/reflect";
 import type { Violation } from "@bufbuild/protovalidate";
 import type { FieldViolation } from "./errors.js";
@@ -15,14 +17,14 @@ const PATTERNS: Record<string, string> = {
   "^[A-Za-z0-9_-]*$": "may contain only letters, digits, '_' and '-'",
 };
 
-/** A path as "media_ids[2]" (proto names) or "mediaIds[2]" (JSON names). */
-export function fieldPath(path: Path, json: boolean): string {
+/** A path as "media_ids[2]" (proto names). */
+function fieldPath(path: Path): string {
   let out = "";
   for (const p of path) {
     if (p.kind === "list_sub") out += `[${p.index}]`;
     else if (p.kind === "map_sub") out += `[${JSON.stringify(String(p.key))}]`;
     else {
-      const name = p.kind === "field" && json ? p.jsonName : p.kind === "extension" ? `[${p.typeName}]` : p.name;
+      const name = p.kind === "extension" ? `[${p.typeName}]` : p.name;
       out += out === "" ? name : `.${name}`;
     }
   }
@@ -40,6 +42,27 @@ export function describe(v: Violation): string {
     .replace(/ 1 (character|byte|item)s$/, " 1 $1");
 }
 
-export function fieldViolations(violations: Violation[], json: boolean): FieldViolation[] {
-  return violations.map((v) => ({ field: fieldPath(v.field, json), description: describe(v) }));
+export function fieldViolations(violations: Violation[]): FieldViolation[] {
+  return violations.map((v) => ({ field: fieldPath(v.field), description: describe(v) }));
+}
+
+/** One step of a path: a name, then its list indexes or map keys. */
+const STEP = /^(\.?)([A-Za-z_][A-Za-z0-9_]*)((?:\[(?:"(?:[^"\\]|\\.)*"|[0-9]+)\])*)/;
+
+/**
+ * A path of proto names ("media_ids[2]", "settings.is_private") in JSON names ("mediaIds[2]"),
+ * following the fields of `msg`, the request's message; a step that names no field is kept.
+ */
+export function jsonFieldPath(msg: DescMessage | undefined, path: string): string {
+  let out = "";
+  for (let rest = path; rest !== ""; ) {
+    const m = STEP.exec(rest);
+    if (!m) return out + rest;
+    const [step, dot, name, subs] = m as unknown as [string, string, string, string];
+    const f = msg?.fields.find((x) => x.name === name);
+    out += dot + (f ? f.jsonName : name) + subs;
+    msg = f?.message;
+    rest = rest.slice(step.length);
+  }
+  return out;
 }
