@@ -29,6 +29,7 @@ gen: install ## regenerate gen/ (TypeScript, descriptor set, OpenAPI) and deploy
 	buf build -o gen/feedmesh.binpb
 	node --import tsx scripts/gen/openapi.ts
 	node --import tsx deploy/envoy/render.ts
+	node --import tsx scripts/gen/prometheusrule.ts
 
 check-gen: install ## fail if gen/ is stale
 	bash scripts/check-gen.sh

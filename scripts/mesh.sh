@@ -144,7 +144,9 @@ case "${1:-}" in
     if [ "${MESH_EDGE:-1}" != 0 ]; then "$EDGE" start || edge_rc=$?; fi
     cmd_ps
     if [ "$edge_rc" != 0 ]; then say "the targets run, but the edge did not start (see above; log: $("$EDGE" logfile))"; exit 1; fi
-    say "up; logs in $MESH_HOME/logs (edge: $("$EDGE" logfile)); traces at http://127.0.0.1:19411/zipkin/"
+    say "up; logs in $MESH_HOME/logs (edge: $("$EDGE" logfile))"
+    say "traces: http://127.0.0.1:19411/zipkin/ (every target and the edge send them to Zipkin)"
+    say "metrics (Prometheus text): http://127.0.0.1:<target's HTTP port>/metrics, e.g. the feed's at http://127.0.0.1:$(http_port feed)/metrics; the edge's at http://127.0.0.1:19901/stats/prometheus"
     ;;
   down|stop)
     say "stopping the edge and the targets (each drains its calls first, up to 15 s)"

@@ -21,8 +21,10 @@ node --import tsx --test --test-reporter=spec --test-concurrency=1 \
   'services/**/!(*.real).test.ts' 'test/**/!(*.real).test.ts'
 step "the servers: Cassandra, Kafka, Redis, S3 (installed on first use, reused when running)"
 bash scripts/infra/infra.sh up
+bash scripts/infra/infra.sh up zipkin       # traces (test/observability.real.test.ts reads them back)
 bash scripts/infra/envoy.sh install         # the edge tests start their own Envoy on free ports
 bash scripts/infra/schemathesis.sh install  # the API fuzzer (test/fuzz.real.test.ts)
+bash scripts/infra/promtool.sh install  # the alert rules' checker (test/rules.real.test.ts)
 eval "$(bash scripts/infra/infra.sh env)"
 step "tests on the real backends"
 node --import tsx --test --test-reporter=spec --test-concurrency=1 \

@@ -1,6 +1,7 @@
 // feedmesh: one program, many targets. `--target=all` (the default) runs every service in one
 // process on the embedded adapters; `--target=<service>` runs one service (microservices mode).
 
+import "./platform/telemetry.start.js"; // first: the instrumentations patch the clients as they load
 import { rebuildReadModel } from "./feed/rebuild.js";
 import { MODULES } from "./modules.js";
 import { startApp } from "./platform/app.js";

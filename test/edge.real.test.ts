@@ -12,7 +12,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { type Edge, startEdge } from "./edge.js";
+import { assertError, type Edge, rest, signUp, startEdge } from "./edge.js";
 import { clientsFor, eventually, startSystem, type TestSystem } from "./harness.js";
 
 const REAL = {
@@ -21,54 +21,6 @@ const REAL = {
   FEEDMESH_KAFKA_TOPIC_PREFIX: `edge${process.pid}.`,
   FEEDMESH_SECRET: "an-edge-suite-secret-long-enough-0000",
 };
-
-type Json = Record<string, any>;
-
-/** A REST call: status, headers and the parsed JSON body (every answer of the edge is JSON). */
-async function rest(
-  edge: Edge,
-  method: string,
-  path: string,
-  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-) {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined || opts.raw !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${edge.httpUrl}${path}`, {
-    method,
-    headers,
-    ...(opts.raw !== undefined ? { body: opts.raw } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-  });
-  const text = await res.text();
-  let json: Json = {};
-  if (text) json = JSON.parse(text); // throws, failing the test, if an answer is not JSON
-  return { status: res.status, headers: res.headers, json };
-}
-
-let n = 0;
-async function signUp(edge: Edge, prefix = "rest") {
-  const username = `${prefix}${process.pid}x${++n}`.slice(0, 30);
-  const password = "Correct-Horse-9";
-  const res = await rest(edge, "POST", "/v1/users", {
-    body: { username, email: `${username}@example.com`, password, displayName: prefix },
-  });
-  assert.equal(res.status, 200, JSON.stringify(res.json));
-  return {
-    id: res.json.user.userId as string,
-    username,
-    password,
-    token: res.json.tokens.accessToken as string,
-    refresh: res.json.tokens.refreshToken as string,
-  };
-}
-
-/** Asserts an error answer: its HTTP status and a google.rpc.Status body with the gRPC code. */
-function assertError(res: { status: number; json: Json }, status: number, code: number, message?: RegExp) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.code, code, JSON.stringify(res.json));
-  assert.equal(typeof res.json.message, "string");
-  if (message) assert.match(res.json.message, message);
-}
 
 describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () => {
   let s: TestSystem;
@@ -96,7 +48,7 @@ describe("the Envoy edge in front of the system (Cassandra, Kafka, Redis)", () =
     assert.equal(follow.status, 200, JSON.stringify(follow.json));
     const created = await rest(edge, "POST", "/v1/posts", {
       token: alice.token,
-      body: { caption: "hello from #rest", requestId: `r-${process.pid}-${n}` },
+      body: { caption: "hello from #rest", requestId: `r-${process.pid}-${alice.id}` },
     });
     assert.equal(created.status, 200, JSON.stringify(created.json));
     const postId = created.json.post.postId as string;

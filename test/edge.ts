@@ -1,6 +1,7 @@
 // A real Envoy edge in front of a test system: the config rendered by deploy/envoy/render.ts (the
 // same code as the committed deploy/envoy/mesh.yaml), on free loopback ports, every service routed
 // to the one process under test. Envoy comes from scripts/infra/envoy.sh (installed by npm test).
+import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -80,4 +81,52 @@ export async function startEdge(upstream: { httpPort: number; grpcPort: number }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export type Json = Record<string, any>;
+
+/** A REST call: status, headers and the parsed JSON body (every answer of the edge is JSON). */
+export async function rest(
+  edge: Edge,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined || opts.raw !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${edge.httpUrl}${path}`, {
+    method,
+    headers,
+    ...(opts.raw !== undefined ? { body: opts.raw } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+  });
+  const text = await res.text();
+  let json: Json = {};
+  if (text) json = JSON.parse(text); // throws, failing the test, if an answer is not JSON
+  return { status: res.status, headers: res.headers, json };
+}
+
+let n = 0;
+export async function signUp(edge: Edge, prefix = "rest") {
+  const username = `${prefix}${process.pid}x${++n}`.slice(0, 30);
+  const password = "Correct-Horse-9";
+  const res = await rest(edge, "POST", "/v1/users", {
+    body: { username, email: `${username}@example.com`, password, displayName: prefix },
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  return {
+    id: res.json.user.userId as string,
+    username,
+    password,
+    token: res.json.tokens.accessToken as string,
+    refresh: res.json.tokens.refreshToken as string,
+  };
+}
+
+/** Asserts an error answer: its HTTP status and a google.rpc.Status body with the gRPC code. */
+export function assertError(res: { status: number; json: Json }, status: number, code: number, message?: RegExp) {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  assert.equal(res.json.code, code, JSON.stringify(res.json));
+  assert.equal(typeof res.json.message, "string");
+  if (message) assert.match(res.json.message, message);
 }

@@ -2,9 +2,7 @@
 // each in its own process, talking gRPC, on Cassandra, Kafka and Redis. Killing a target and starting it again
 // needs no other restart, and loses nothing.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
-import net from "node:net";
+import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -13,25 +11,15 @@ import { createClient as createRedis } from "redis";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { createGrpcJsTransport } from "../services/platform/transport.grpc.js";
 import { type Clients, clientsFor, eventually, newUser, readFeed } from "./harness.js";
+import { Mesh } from "./mesh.js";
 
-const BIN = new URL("../bin/feedmesh", import.meta.url).pathname;
 const KAFKA = new URL("../scripts/infra/kafka.sh", import.meta.url).pathname;
 const CASSANDRA = new URL("../scripts/infra/cassandra.sh", import.meta.url).pathname;
 const execFileAsync = promisify(execFile);
 const TARGETS = ["identity", "graph", "post", "feed", "fanout", "engagement"] as const;
 type Target = (typeof TARGETS)[number];
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as net.AddressInfo).port;
-  s.close();
-  return port;
-}
-
 describe("microservices mode on Cassandra and Kafka", () => {
-  const ports = new Map<Target, { http: number; grpc: number }>();
-  const procs = new Map<Target, { child: ChildProcess; log: () => string }>();
   const env: Record<string, string> = {
     FEEDMESH_STORE: "cassandra",
     FEEDMESH_CASSANDRA_KEYSPACE: "feedmesh_e2e",
@@ -43,49 +31,23 @@ describe("microservices mode on Cassandra and Kafka", () => {
   };
   let c: Clients;
 
-  async function start(t: Target): Promise<void> {
-    const p = ports.get(t)!;
-    let out = "";
-    const child = spawn(BIN, [`--target=${t}`], {
-      env: { ...process.env, ...env, FEEDMESH_HTTP_ADDR: `127.0.0.1:${p.http}`, FEEDMESH_GRPC_ADDR: `127.0.0.1:${p.grpc}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    procs.set(t, { child, log: () => out });
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`${t} exited:\n${out}`);
-      assert.match(out, /feedmesh is ready/);
-    }, 90_000).catch((err) => {
-      throw new Error(`${t} did not start: ${err.message}\n${out.slice(-3000)}`);
-    });
-  }
-
-  async function kill(t: Target, signal: NodeJS.Signals): Promise<void> {
-    const p = procs.get(t);
-    if (!p || p.child.exitCode !== null) return;
-    const exited = once(p.child, "exit");
-    p.child.kill(signal);
-    await exited;
-  }
+  let mesh: Mesh<Target>;
+  const start = (t: Target) => mesh.start(t);
+  const kill = (t: Target, signal: NodeJS.Signals) => mesh.kill(t, signal);
+  const grpcPort = (t: Target) => mesh.ports.get(t)!.grpc;
 
   before(async () => {
-    for (const t of TARGETS) ports.set(t, { http: await freePort(), grpc: await freePort() });
-    for (const t of TARGETS) if (t !== "fanout") env[`FEEDMESH_${t.toUpperCase()}_ADDR`] = `127.0.0.1:${ports.get(t)!.grpc}`;
-    await start("identity"); // creates the signing key the others fetch
-    await Promise.all(TARGETS.filter((t) => t !== "identity").map(start));
+    mesh = await Mesh.start(TARGETS, env);
     // Calls enter where the service lives: one client per service, each on its own process.
-    const byService = (t: Target) => clientsFor(createGrpcJsTransport(`127.0.0.1:${ports.get(t)!.grpc}`));
+    const byService = (t: Target) => clientsFor(createGrpcJsTransport(`127.0.0.1:${grpcPort(t)}`));
     const [identity, graph, post, feed] = [byService("identity"), byService("graph"), byService("post"), byService("feed")];
     c = { ...identity, identity: identity.identity, graph: graph.graph, post: post.post, feed: feed.feed };
   });
 
-  after(async () => {
-    await Promise.all(TARGETS.map((t) => kill(t, "SIGTERM")));
-  });
+  after(() => mesh.stop());
 
   it("answers reflection for the whole mesh from any target (the edge routes reflection to one)", async () => {
-    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${ports.get("identity")!.grpc}` });
+    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort("identity")}` });
     const reflection = createClient(ServerReflection, transport);
     const names: string[] = [];
     for await (const res of reflection.serverReflectionInfo(

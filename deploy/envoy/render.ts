@@ -19,6 +19,8 @@ export function renderEdge(o: EdgeOptions): Obj {
   const rpcs = listRpcs();
   const targets = [...new Set(rpcs.map((r) => r.target))];
   return {
+    // The tracer names the edge's spans by the node's cluster: feedmesh-edge in Zipkin.
+    node: { id: "feedmesh-edge", cluster: "feedmesh-edge" },
     admin: { address: addr(o.host, o.adminPort) },
     overload_manager: {
       resource_monitors: [
@@ -102,6 +104,7 @@ function routes(name: string, o: EdgeOptions, rpcs: Rpc[], kind: "http" | "grpc"
     name: r.grpcPath,
     match: { path: r.grpcPath },
     route: { cluster: per(r), ...(r.serverStreaming ? NO_TIMEOUT : { timeout: "15s" }) },
+    decorator: { operation: r.grpcPath.slice(1) }, // the edge's span is named for the RPC
     typed_per_filter_config: {
       "envoy.filters.http.local_ratelimit": bucket(o, classOf(r)),
       ...(rest ? { "envoy.filters.http.buffer": NO_BUFFER, "envoy.filters.http.lua": NO_LUA } : {}),
@@ -109,11 +112,14 @@ function routes(name: string, o: EdgeOptions, rpcs: Rpc[], kind: "http" | "grpc"
   }));
   // REST requests as they arrive (and their CORS preflights): a known path with one of its
   // methods. The body is buffered (and capped) for the transcoder. Anything else is a 404.
-  const byTemplate = new Map<string, { target: ServiceName; verbs: Set<string>; bodies: Record<string, FieldTree | true> }>();
+  const byTemplate = new Map<
+    string,
+    { target: ServiceName; template: string; verbs: Set<string>; bodies: Record<string, FieldTree | true> }
+  >();
   for (const r of rpcs) {
     for (const b of r.bindings) {
       const re = templateRegex(b.template);
-      const entry = byTemplate.get(re) ?? { target: r.target, verbs: new Set(["OPTIONS"]), bodies: {} };
+      const entry = byTemplate.get(re) ?? { target: r.target, template: b.template, verbs: new Set(["OPTIONS"]), bodies: {} };
       entry.verbs.add(b.verb.toUpperCase());
       const body = bodyTree(r, b);
       if (body) entry.bodies[b.verb.toUpperCase()] = body;
@@ -121,12 +127,13 @@ function routes(name: string, o: EdgeOptions, rpcs: Rpc[], kind: "http" | "grpc"
     }
   }
   const restRoutes = rest
-    ? [...byTemplate].map(([re, { target, verbs, bodies }]) => ({
+    ? [...byTemplate].map(([re, { target, template, verbs, bodies }]) => ({
         match: {
           safe_regex: { regex: re },
           headers: [{ name: ":method", string_match: { safe_regex: { regex: `^(${[...verbs].sort().join("|")})$` } } }],
         },
         route: { cluster: `${target}_http`, timeout: "15s" },
+        decorator: { operation: template },
         // the field names each method's JSON body may use (deploy/envoy/strict-json.ts)
         ...(Object.keys(bodies).length ? { metadata: { filter_metadata: { "envoy.filters.http.lua": bodies } } } : {}),
       }))
@@ -159,6 +166,8 @@ function routes(name: string, o: EdgeOptions, rpcs: Rpc[], kind: "http" | "grpc"
         name,
         domains: ["*"],
         ...(rest ? { typed_per_filter_config: { "envoy.filters.http.cors": cors(o) } } : {}),
+        // the request's trace id on every answer, for a user to quote (with a tracer only)
+        ...(o.zipkin ? { response_headers_to_add: [header("x-trace-id", "%TRACE_ID%")] } : {}),
         routes: [
           ...edgeOwn,
           ...infra,

@@ -8,6 +8,7 @@
 import type { User } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import type { Post } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
 import { compareIds } from "../platform/ids.js";
+import { instruments } from "../platform/metrics.js";
 import type { SafeFeedCache } from "./cache.safe.js";
 import type { FeedEntry, FeedStore } from "./store.js";
 
@@ -97,6 +98,7 @@ export class HomeFeed {
    */
   private async entries(readerId: string, n: number, cursor: string | null): Promise<FeedEntry[]> {
     const cached = await this.cache.page(readerId, n, cursor);
+    instruments().cacheRequests.add(1, { result: cached === null ? "miss" : "hit" });
     if (cached === null) {
       if (cursor !== null) return this.store.page(readerId, n, cursor);
       const rows = await this.store.page(readerId, Math.max(n, this.cache.cap + 1), null);

@@ -7,6 +7,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { type User, UserSchema } from "../../gen/ts/feedmesh/identity/v1/identity_service_pb.js";
 import { type Post, PostSchema } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
+import { instruments } from "../platform/metrics.js";
 import type { HomeFeed } from "./feed.js";
 import type { Counts, ModelItem } from "./readmodel.js";
 import type { SafeReadModel } from "./readmodel.safe.js";
@@ -66,6 +67,7 @@ export class FeedReader {
         break; // a post the model held is gone for this reader: the slow path decides the page
       }
       this.served[page.miss]++;
+      if (page.miss !== "deep") instruments().rebuilds.add(1, { part: page.miss });
       if (page.miss === "celebrities") await this.fillCelebrities(readerId, src);
       else if (page.miss === "timelines") await Promise.all(page.authors.map((a) => this.fillTimeline(a, src)));
       else break; // feed (the slow path fills it) or deep

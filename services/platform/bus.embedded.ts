@@ -1,8 +1,8 @@
 // The embedded event bus: consumers read the SQLite outbox in order and keep their committed
 // position per group, so an event written with its change is delivered at least once, across
 // crashes and restarts. Offsets advance only after the handler finished.
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
-import { decodeEvent, type EventBus, type EventHandler, type Topic } from "./events.js";
+import { consume } from "./consume.js";
+import type { EventBus, EventHandler, Topic } from "./events.js";
 import type { Logger } from "./log.js";
 import { groupBy, inParallel, KEYS_IN_FLIGHT } from "./parallel.js";
 import type { EmbeddedDb } from "./sqlite.js";
@@ -19,7 +19,6 @@ interface Subscription {
 
 const BATCH = 200;
 const POLL_MS = 1_000;
-const tracer = trace.getTracer("feedmesh");
 
 export class EmbeddedBus implements EventBus {
   private readonly subs: Subscription[] = [];
@@ -141,19 +140,7 @@ export class EmbeddedBus implements EventBus {
     );
   }
 
-  private async deliver(s: Subscription, key: string, payload: Uint8Array, headers: Record<string, string>): Promise<void> {
-    const parent = propagation.extract(context.active(), headers);
-    await tracer.startActiveSpan(
-      `${s.topic} process`,
-      { kind: SpanKind.CONSUMER, attributes: { "messaging.destination.name": s.topic, "messaging.consumer.group.name": s.group } },
-      parent,
-      async (span) => {
-        try {
-          await s.handler({ topic: s.topic, key, event: decodeEvent(s.topic, payload), headers });
-        } finally {
-          span.end();
-        }
-      },
-    );
+  private deliver(s: Subscription, key: string, payload: Uint8Array, headers: Record<string, string>): Promise<void> {
+    return consume("embedded", { group: s.group, topic: s.topic, key, payload, headers }, s.handler);
   }
 }

@@ -2,13 +2,12 @@
 // worked in parallel, an offset committed only after its handler finished (a handler that throws
 // gets the message again). A new group starts from the earliest offset, so nothing written
 // before its first start is missed.
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
-import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
-import { decodeEvent, type EventBus, type EventHandler, type Topic } from "./events.js";
+import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
+import { consume } from "./consume.js";
+import type { EventBus, EventHandler, Topic } from "./events.js";
 import type { Logger } from "./log.js";
+import { consumerAttributes, instruments } from "./metrics.js";
 import { groupBy, inParallel, KEYS_IN_FLIGHT } from "./parallel.js";
-
-const tracer = trace.getTracer("feedmesh");
 
 /** How often a consumer busy with one event tells the broker it is alive (session: 10 s). */
 const HEARTBEAT_WHILE_HANDLING_MS = 2_000;
@@ -16,6 +15,8 @@ const HEARTBEAT_WHILE_HANDLING_MS = 2_000;
 export class KafkaBus implements EventBus {
   private readonly groups = new Map<string, Map<Topic, EventHandler<Topic>>>();
   private readonly consumers: Consumer[] = [];
+  /** The admin client the lag gauge holds, once it has been scraped. */
+  private lagAdmin: (() => Admin | undefined) | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -31,6 +32,7 @@ export class KafkaBus implements EventBus {
   }
 
   async start(): Promise<void> {
+    if (this.groups.size > 0 && !this.lagAdmin) this.observeLag();
     for (const [group, topics] of this.groups) {
       const consumer = this.kafka.consumer({
         groupId: `${this.prefix}feedmesh.${group}`,
@@ -89,18 +91,7 @@ export class KafkaBus implements EventBus {
     try {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        let behind = 0;
-        for (const [group, topics] of this.groups) {
-          const names = [...topics.keys()].map((t) => this.prefix + t);
-          const committed = await admin.fetchOffsets({ groupId: `${this.prefix}feedmesh.${group}`, topics: names });
-          for (const { topic, partitions } of committed) {
-            const latest = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-            for (const p of partitions) {
-              const at = BigInt(p.offset === "-1" ? 0 : p.offset);
-              if (at < (latest.get(p.partition) ?? 0n)) behind++;
-            }
-          }
-        }
+        const behind = (await this.lag(admin)).reduce((n, l) => n + l.partitionsBehind, 0);
         if (behind === 0) return;
         if (Date.now() > end) throw new Error(`the consumers are still behind on ${behind} partitions`);
         await new Promise((r) => setTimeout(r, 100));
@@ -110,31 +101,62 @@ export class KafkaBus implements EventBus {
     }
   }
 
+  /** Per group and topic: the messages not yet committed, and on how many partitions. */
+  private async lag(admin: Admin): Promise<{ group: string; topic: Topic; messages: number; partitionsBehind: number }[]> {
+    const out = [];
+    for (const [group, topics] of this.groups) {
+      const names = [...topics.keys()].map((t) => this.prefix + t);
+      const committed = await admin.fetchOffsets({ groupId: `${this.prefix}feedmesh.${group}`, topics: names });
+      for (const { topic, partitions } of committed) {
+        const latest = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+        let messages = 0n;
+        let partitionsBehind = 0;
+        for (const p of partitions) {
+          const behind = (latest.get(p.partition) ?? 0n) - BigInt(p.offset === "-1" ? 0 : p.offset);
+          if (behind > 0n) [messages, partitionsBehind] = [messages + behind, partitionsBehind + 1];
+        }
+        out.push({ group, topic: topic.slice(this.prefix.length) as Topic, messages: Number(messages), partitionsBehind });
+      }
+    }
+    return out;
+  }
+
+  /** feedmesh.kafka.consumer.lag, read from the brokers when scraped (nothing while they are down). */
+  private observeLag(): void {
+    let admin: Admin | undefined;
+    instruments()
+      .meter.createObservableGauge("feedmesh.kafka.consumer.lag", { description: "Messages not yet consumed, per group and topic" })
+      .addCallback(async (result) => {
+        if (this.consumers.length === 0) return; // stopped
+        try {
+          if (!admin) {
+            admin = this.kafka.admin();
+            await admin.connect();
+          }
+          for (const l of await this.lag(admin)) result.observe(l.messages, consumerAttributes(l.topic, l.group));
+        } catch {
+          await admin?.disconnect().catch(() => undefined);
+          admin = undefined;
+        }
+      });
+    this.lagAdmin = () => admin;
+  }
+
   private async handle(group: string, topic: Topic, handler: EventHandler<Topic>, message: KafkaMessage): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    const parent = propagation.extract(context.active(), headers);
-    await tracer.startActiveSpan(
-      `${topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: { "messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group },
-      },
-      parent,
-      async (span) => {
-        try {
-          await handler({ topic, key: message.key?.toString() ?? "", event: decodeEvent(topic, message.value!), headers });
-        } catch (err) {
-          this.log.warn({ err, group, topic }, "event handler failed; the message will be redelivered");
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
-    );
+    try {
+      await consume("kafka", { group, topic, key: message.key?.toString() ?? "", payload: message.value!, headers }, handler);
+    } catch (err) {
+      this.log.warn({ err, group, topic }, "event handler failed; the message will be redelivered");
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
+    await this.lagAdmin?.()
+      ?.disconnect()
+      .catch(() => undefined);
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.length = 0;
   }

@@ -1,13 +1,18 @@
 // The Cassandra/ScyllaDB connection shared by the stores of a process: prepared statements,
 // token-aware routing (the driver's default load balancing with the local data center), a
 // configurable consistency, versioned migrations, and the outbox rows that carry events.
-import cassandra from "cassandra-driver";
+import { createRequire } from "node:module";
+import type Cassandra from "cassandra-driver";
 import { DependencyUnavailableError } from "./errors.js";
 import type { EncodedEvent } from "./events.js";
 import type { Logger } from "./log.js";
 
+// Required, not imported: OpenTelemetry's instrumentation patches the driver's Client in the
+// require hook, which an ESM import of a CommonJS package bypasses (telemetry.ts).
+const cassandra = createRequire(import.meta.url)("cassandra-driver") as typeof Cassandra;
+
 export const { types } = cassandra;
-export type Row = cassandra.types.Row;
+export type Row = Cassandra.types.Row;
 
 export interface CassandraOptions {
   contactPoints: string[];
@@ -15,7 +20,7 @@ export interface CassandraOptions {
   keyspace: string;
   /** CQL replication map for CREATE KEYSPACE, e.g. {'class': 'NetworkTopologyStrategy', 'dc1': 3}. */
   replication: string;
-  consistency: keyof typeof cassandra.types.consistencies;
+  consistency: keyof typeof Cassandra.types.consistencies;
   username?: string;
   password?: string;
 }
@@ -34,7 +39,7 @@ export class CassandraDb {
   private readonly appended = new Set<(component: string, shard: number) => void>();
 
   private constructor(
-    readonly client: cassandra.Client,
+    readonly client: Cassandra.Client,
     private readonly log: Logger,
   ) {}
 
@@ -98,7 +103,7 @@ export class CassandraDb {
     }
   }
 
-  async execute(query: string, params: unknown[] = [], options: cassandra.QueryOptions = {}): Promise<cassandra.types.ResultSet> {
+  async execute(query: string, params: unknown[] = [], options: Cassandra.QueryOptions = {}): Promise<Cassandra.types.ResultSet> {
     try {
       return await this.client.execute(query, params, { prepare: true, ...options });
     } catch (err) {

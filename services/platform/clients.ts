@@ -2,8 +2,9 @@
 // the in-process handlers (through the same interceptors); in the microservices mode they call
 // the service's gRPC port. Every call carries a credential: the user's own token when a service
 // acts for a user, or a short-lived service token when it acts on its own.
-import type { DescService } from "@bufbuild/protobuf";
-import { type CallOptions, type Client, createClient, type HandlerContext, type Transport } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { type CallOptions, type Client, Code, ConnectError, createClient, type HandlerContext, type Transport } from "@connectrpc/connect";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { EngagementService } from "../../gen/ts/feedmesh/engagement/v1/engagement_service_pb.js";
 import { FeedService } from "../../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
 import { GraphService } from "../../gen/ts/feedmesh/graph/v1/graph_service_pb.js";
@@ -37,12 +38,52 @@ export function createClients(transportFor: (service: ServiceName, desc: DescSer
     Object.defineProperty(clients, name, {
       enumerable: true,
       get() {
-        if (!cache.has(name)) cache.set(name, createClient(SERVICES[name], transportFor(name, SERVICES[name])));
+        if (!cache.has(name)) cache.set(name, createClient(SERVICES[name], traced(transportFor(name, SERVICES[name]))));
         return cache.get(name);
       },
     });
   }
   return clients;
+}
+
+const tracer = trace.getTracer("feedmesh");
+const headerSetter = { set: (h: Headers, k: string, v: string) => h.set(k, v) };
+
+/**
+ * A client span around every call to another service, and the W3C trace context in its headers,
+ * whatever the transport (grpc-js, in-process, Connect): the callee's server span continues it.
+ * A stream's span covers its setup.
+ */
+function traced(transport: Transport): Transport {
+  const around = async <R>(
+    method: DescMethod,
+    header: ConstructorParameters<typeof Headers>[0],
+    call: (h: Headers) => Promise<R>,
+  ): Promise<R> =>
+    tracer.startActiveSpan(
+      `${method.parent.typeName}/${method.name}`,
+      { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", "rpc.service": method.parent.typeName, "rpc.method": method.name } },
+      async (span) => {
+        const h = new Headers(header);
+        propagation.inject(context.active(), h, headerSetter);
+        try {
+          return await call(h);
+        } catch (err) {
+          const code = ConnectError.from(err).code;
+          span.setAttribute("rpc.grpc.status_code", code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: Code[code] });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  return {
+    unary: (method, signal, timeoutMs, header, input, contextValues) =>
+      around(method, header, (h) => transport.unary(method, signal, timeoutMs, h, input, contextValues)),
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      around(method, header, (h) => transport.stream(method, signal, timeoutMs, h, input, contextValues)),
+  };
 }
 
 /** Credentials and deadlines for calls to other services. */

@@ -9,6 +9,7 @@ import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { bearerKey, PUBLIC_METHODS, principalKey, type TokenVerifier } from "./auth.js";
 import { Code, ConnectError, invalidArgument, toConnectError, unauthenticated } from "./errors.js";
 import type { Logger } from "./log.js";
+import { instruments } from "./metrics.js";
 import type { ServiceRegistration } from "./service.js";
 import { fieldViolations, jsonFieldPath } from "./violations.js";
 
@@ -103,29 +104,41 @@ async function inSpan<T>(rpc: string, method: DescMethod, ctx: HandlerContext, d
     parent,
     async (span: Span) => {
       const start = performance.now();
-      let code = "ok";
+      let status = 0;
       try {
         return await fn();
       } catch (err) {
         const error = mapError(rpc, method, ctx, err, deps.log);
-        code = Code[error.code] ?? String(error.code);
-        span.setAttribute("rpc.grpc.status_code", error.code);
+        status = error.code;
         span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
         throw error;
       } finally {
-        const ms = Math.round((performance.now() - start) * 10) / 10;
-        const level = code === "ok" ? "debug" : "info";
-        deps.log[level]({ rpc, code, ms, protocol: ctx.protocolName }, "rpc");
+        const elapsed = performance.now() - start;
+        span.setAttribute("rpc.grpc.status_code", status);
+        const code = status === 0 ? "ok" : (Code[status] ?? String(status));
+        deps.log[status === 0 ? "debug" : "info"]({ rpc, code, ms: Math.round(elapsed * 10) / 10, protocol: ctx.protocolName }, "rpc");
         span.end();
+        instruments().rpcServer.record(elapsed / 1000, {
+          "rpc.system": "grpc",
+          "rpc.service": method.parent.typeName,
+          "rpc.method": method.name,
+          "rpc.grpc.status_code": status,
+        });
       }
     },
   );
 }
 
+/** Metadata of every error answered: the trace id, for a user to quote (x-trace-id). */
+export const TRACE_ID_HEADER = "x-trace-id";
+
 function mapError(rpc: string, method: DescMethod, ctx: HandlerContext, err: unknown, log: Logger): ConnectError {
   const { error, unexpected } = toConnectError(err);
   if (unexpected) log.error({ rpc, err }, "unexpected error in handler");
-  return spelt(error, method, ctx);
+  const answer = spelt(error, method, ctx);
+  const span = trace.getActiveSpan();
+  if (span) answer.metadata.set(TRACE_ID_HEADER, span.spanContext().traceId);
+  return answer;
 }
 
 async function authenticate(rpc: string, ctx: HandlerContext, verifier: TokenVerifier): Promise<void> {

@@ -3,13 +3,17 @@
 // producer, and deletes what Kafka acknowledged. An event whose
 // change was acknowledged to a client is in the outbox, so it reaches Kafka even if Kafka was down
 // at that moment (the relay retries until it is back). Delivery is at least once.
+import { context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
 import type { Kafka, Producer } from "kafkajs";
 import { Partitioners } from "kafkajs";
 import { type CassandraDb, OUTBOX_SHARDS, type Row, types } from "./cassandra.js";
 import type { Logger } from "./log.js";
+import { instruments } from "./metrics.js";
 import { inParallel } from "./parallel.js";
 
 const BATCH = 500;
+const tracer = trace.getTracer("feedmesh");
 /** How long after its write a row may still become visible to a read (a slow replica, a batch log). */
 const SETTLE_MS = 10_000;
 
@@ -49,6 +53,14 @@ export class OutboxRelay {
 
   start(): void {
     this.stopped = false;
+    // Counted when scraped; a failed count (Cassandra down) observes nothing.
+    instruments()
+      .meter.createObservableGauge("feedmesh.outbox.backlog", { description: "Events in the outbox, not yet published" })
+      .addCallback(async (result) => {
+        const count = () => this.pending().catch(() => undefined);
+        const n = this.stopped ? undefined : await context.with(suppressTracing(ROOT_CONTEXT), count);
+        if (n !== undefined) result.observe(n);
+      });
     this.db.onAppended((component, shard) => this.kick(component, shard));
     this.kick();
   }
@@ -78,7 +90,9 @@ export class OutboxRelay {
       return;
     }
     clearTimeout(this.timer);
-    void this.pass();
+    // The polling (reads and deletes of the outbox) is no request's work: not traced, so Zipkin
+    // gets no root span per poll. Each event's publish span continues its request (publishSpan).
+    void context.with(suppressTracing(ROOT_CONTEXT), () => this.pass());
   }
 
   /** The number of events waiting (for tests and status). */
@@ -140,13 +154,19 @@ export class OutboxRelay {
       await this.producer.connect();
       this.connected = true;
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: byTopic(
-        found.flatMap((f) => f.rows),
-        this.prefix,
-      ),
-    });
+    const rows = found.flatMap((f) => f.rows);
+    const spans = rows.map(publishSpan);
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(rows, spans, this.prefix) });
+    } catch (err) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }).end();
+      throw err;
+    }
+    const m = instruments();
+    for (const [i, r] of rows.entries()) {
+      spans[i]!.end();
+      m.relayDelay.record(Math.max(0, Date.now() - (r.id as InstanceType<typeof types.TimeUuid>).getDate().getTime()) / 1000);
+    }
     await inParallel(found, SHARDS_IN_FLIGHT, async ({ key, rows }) => {
       const [component, shard] = this.shardOf(key);
       const deletes = rows.map((r) => ({
@@ -187,11 +207,29 @@ export class OutboxRelay {
   }
 }
 
-function byTopic(rows: Row[], prefix: string) {
+/**
+ * A PRODUCER span for an event's publication, a child of the request that wrote it (its trace
+ * context is in the row's headers): the consumers' spans continue from it.
+ */
+function publishSpan(r: Row): Span {
+  return tracer.startSpan(
+    `${r.topic} publish`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: { "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.destination.name": r.topic },
+    },
+    propagation.extract(ROOT_CONTEXT, r.headers ?? {}),
+  );
+}
+
+/** The rows as Kafka messages per topic, each carrying its publication span's trace context. */
+function byTopic(rows: Row[], spans: Span[], prefix: string) {
   const topics = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
     const list = topics.get(r.topic) ?? [];
-    list.push({ key: r.key, value: r.payload, headers: r.headers ?? {} });
+    const headers: Record<string, string> = { ...(r.headers ?? {}) };
+    propagation.inject(trace.setSpan(ROOT_CONTEXT, spans[i]!), headers);
+    list.push({ key: r.key, value: r.payload, headers });
     topics.set(r.topic, list);
   }
   return [...topics].map(([topic, messages]) => ({ topic: prefix + topic, messages }));

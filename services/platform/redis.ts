@@ -1,6 +1,7 @@
 // One connection to Redis (node-redis), shared by the cache adapters of a process: fails fast
 // when Redis is unreachable at start, never hangs a caller afterwards (calls fail at once while
 // disconnected and race a timeout), reconnects in the background.
+import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import { createClient, type RedisScripts } from "redis";
 
 export interface RedisOptions {
@@ -63,7 +64,8 @@ export class RedisConnection<S extends RedisScripts = Record<string, never>> {
     // The connect timeout bounds the TCP connect only; the handshake that follows gets no
     // timeout of its own (a server that accepts but never answers would hang it): race it.
     const budget = options.connectTimeoutMs ?? 2000;
-    const connecting = client.connect();
+    // Outside any request's trace: the connection's pings and reconnects are not part of it.
+    const connecting = context.with(ROOT_CONTEXT, () => client.connect());
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

@@ -15,6 +15,7 @@ import { checkBinaryRequests } from "./decode.js";
 import { addGrpcService } from "./grpc.js";
 import type { Logger } from "./log.js";
 import type { HttpRoute, ServiceRegistration } from "./service.js";
+import { metricsText } from "./telemetry.js";
 
 export interface ServeOptions {
   httpAddr: string;
@@ -57,6 +58,13 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
         res.writeHead(shutdown.signal.aborted ? 503 : 200, { "content-type": "text/plain" });
         res.end(shutdown.signal.aborted ? "draining\n" : "ok\n");
+        return;
+      }
+      if (req.method === "GET" && path === "/metrics") {
+        // Prometheus text of this process's metrics (telemetry.ts); the edge does not route it.
+        const text = await metricsText();
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+        res.end(text);
         return;
       }
       try {
