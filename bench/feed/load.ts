@@ -1,5 +1,6 @@
 // The workload driver, in its own process (started by run.ts): the DeathStarBench mix against
-// feedmesh, or home-feed reads against the naive pull (behind the RPC stack, or raw SQL).
+// feedmesh, or home-feed reads against the naive pull (behind the RPC stack, or raw SQL); and
+// "echo", grpc.health.v1 Health/Check through the platform's interceptors (bench/feed/telemetry.ts).
 //   load.ts <spec.json>
 // Closed loop: `concurrency` callers, each issuing its next call when the last one returns.
 // Open loop: calls start on a fixed schedule (`rate` per second) whether or not earlier ones have
@@ -11,16 +12,19 @@ import { createClient } from "@connectrpc/connect";
 import pg from "pg";
 import { FeedService } from "../../gen/ts/feedmesh/feed/v1/feed_service_pb.js";
 import { PostService } from "../../gen/ts/feedmesh/post/v1/post_service_pb.js";
+import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { createGrpcJsTransport } from "../../services/platform/transport.grpc.js";
 import { type Stats, summarize } from "../rpc/stats.js";
 import { caption, rng } from "./rand.js";
 
-export type Op = "home" | "timeline" | "post";
+/** echo: grpc.health.v1 Health/Check of the whole server (""), the cheapest RPC through the interceptors. */
+export type Op = "home" | "timeline" | "post" | "echo";
 export interface LoadSpec {
   /** feedmesh: the system under test; pull: the naive pull behind grpc-js; sql: the naive pull's query, raw. */
   kind: "feedmesh" | "pull" | "sql";
   target: string;
-  mix: Record<Op, number>;
+  /** The share of each operation (those left out: none). */
+  mix: Partial<Record<Op, number>>;
   mode: "closed" | "open";
   concurrency: number;
   rate: number;
@@ -46,6 +50,8 @@ export interface LoadResult {
   firstError?: string;
   dropped: number;
   clientCpuUsPerCall: number;
+  /** Every call started, the warm-up's included (the server's CPU over the whole step, per call). */
+  calls: number;
   /** Mean items per home-feed page, over every read (warm-up included). */
   homeItems?: number;
 }
@@ -78,6 +84,7 @@ function driver(
         },
         timeline: none,
         post: none,
+        echo: none,
       },
       close: () => pool.end(),
     };
@@ -85,6 +92,7 @@ function driver(
   const transport = createGrpcJsTransport(spec.target);
   const feed = createClient(FeedService, transport);
   const post = createClient(PostService, transport);
+  const health = createClient(Health, transport);
   const auth = (a: number) => ({ headers: { authorization: `Bearer ${users.tokens[a]}` } });
   const n = users.ids.length;
   return {
@@ -105,6 +113,9 @@ function driver(
           : async (a, r) => {
               await post.createPost({ caption: caption(r), requestId: randomUUID() }, auth(a));
             },
+      echo: async () => {
+        await health.check({ service: "" });
+      },
     },
     close: async () => {},
   };
@@ -114,19 +125,19 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const users = JSON.parse(readFileSync(spec.usersFile, "utf8")) as { ids: string[]; tokens: string[]; pgIds: number[] };
   const actors = spec.actors ?? Array.from({ length: (spec.kind === "feedmesh" ? users.ids : users.pgIds).length }, (_, i) => i);
   const { call, close } = driver(spec, users);
-  const ops = (Object.keys(spec.mix) as Op[]).filter((o) => spec.mix[o] > 0);
-  const total = ops.reduce((s, o) => s + spec.mix[o], 0);
+  const ops = (Object.keys(spec.mix) as Op[]).filter((o) => (spec.mix[o] ?? 0) > 0);
+  const total = ops.reduce((s, o) => s + spec.mix[o]!, 0);
   const r = rng(spec.seed);
   const pickOp = (): Op => {
     let x = r() * total;
     for (const o of ops) {
-      x -= spec.mix[o];
+      x -= spec.mix[o]!;
       if (x < 0) return o;
     }
     return ops.at(-1)!;
   };
-  const lat: Record<Op, number[]> = { home: [], timeline: [], post: [] };
-  const errs: Record<Op, number> = { home: 0, timeline: 0, post: 0 };
+  const lat: Record<Op, number[]> = { home: [], timeline: [], post: [], echo: [] };
+  const errs: Record<Op, number> = { home: 0, timeline: 0, post: 0, echo: 0 };
   let firstError: string | undefined;
   let dropped = 0;
   const t0 = performance.now();
@@ -135,9 +146,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let cpu0: NodeJS.CpuUsage | undefined;
   let last = from;
   let homeCalls = 0;
+  let calls = 0;
   let walked = 0;
   const actor = () => (spec.sequence ? actors[walked++ % actors.length]! : actors[Math.floor(r() * actors.length)]!);
   const one = async (op: Op, start: number) => {
+    calls++;
     if (op === "home") homeCalls++;
     try {
       await call[op](actor(), r);
@@ -194,6 +207,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     },
     dropped,
     clientCpuUsPerCall: 0,
+    calls,
     ...(firstError !== undefined ? { firstError } : {}),
   };
   result.clientCpuUsPerCall = result.all.requests > 0 ? (cpu.user + cpu.system) / result.all.requests : 0;

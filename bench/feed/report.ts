@@ -1,6 +1,7 @@
 // The printed report of bench/feed: the figures of every phase as Markdown tables, ending with
 // the ratios against the ceilings and the naive pull, next to the goals of issue 7, then the
-// goals of issue 12 (goals.ts), the read model's Redis memory (memory.ts) and its cold path (cold.ts).
+// goals of issue 12 (goals.ts), the read model's Redis memory (memory.ts), its cold path (cold.ts)
+// and the telemetry overhead (telemetry.ts).
 
 import type { Echo, Ghz, Rate } from "./baselines.js";
 import { type ColdWarm, coldSection } from "./cold.js";
@@ -11,6 +12,7 @@ import type { LoadResult, OpStats } from "./load.js";
 import { f1, f2, n0, table } from "./md.js";
 import { memorySection, type ReadModelMemory } from "./memory.js";
 import { type PageVariants, variantsSection } from "./split.js";
+import { type TelemetryFigures, telemetrySection } from "./telemetry.js";
 import type { Visibility } from "./visibility.js";
 
 export interface Figures {
@@ -46,6 +48,8 @@ export interface Figures {
   cold: Record<string, ColdWarm>;
   /** The read model's page as one script and split into single-key commands (the Redis Cluster variant). */
   variants: PageVariants[];
+  /** The server's CPU per read and per echo with telemetry off, sampled at 1% and 100%, at one rate. */
+  telemetry?: TelemetryFigures;
   /** The previous run's fan-out figures (bench/results/feed.json before this run). */
   previous: PreviousRun | null;
   goals: Goal[];
@@ -158,6 +162,7 @@ export function report(f: Figures): string {
   if (f.modelMemory) out.push("", "## Redis memory of the read model", memorySection(f.modelMemory, Object.values(f.cold)[0]?.flush));
   if (f.variants.length > 0) out.push("", "## The read model's page: one script vs the Redis Cluster variant", variantsSection(f.variants));
   if (Object.keys(f.cold).length > 0) out.push("", "## Cold read model: after FLUSHDB", coldSection(f.cold));
+  if (f.telemetry) out.push("", "## Telemetry overhead (tracing and metrics on vs off, same rate)", telemetrySection(f.telemetry));
   out.push("", "## Ratios (same run, same machine)", ratios(f));
   out.push(
     "",
@@ -221,5 +226,24 @@ function ratios(f: Figures): string {
       "≥ 0.50",
       verdict(l.entryRate / f.raw.rate >= 0.5),
     ]);
+  // The telemetry settings against "off" (no goal: issue 14 asks for the figures).
+  const t = f.telemetry;
+  const off = t?.rows.find((r) => r.key === "off");
+  for (const r of off ? t!.rows.filter((r) => r !== off) : []) {
+    rows.push([
+      t!.graph,
+      `server CPU per home-feed read, telemetry ${r.label} / off (${n0(t!.rate)}/s)`,
+      f2(r.read.cpuUsPerCall / off!.read.cpuUsPerCall),
+      "",
+      "",
+    ]);
+    rows.push([
+      "-",
+      `server CPU per echo, telemetry ${r.label} / off (${n0(t!.rate)}/s)`,
+      f2(r.echo.cpuUsPerCall / off!.echo.cpuUsPerCall),
+      "",
+      "",
+    ]);
+  }
   return table(["graph", "ratio", "value", "goal", ""], rows);
 }

@@ -5,8 +5,11 @@
 // writes bench/results/feed.json (and docs/bench/*.svg). After the workloads: the read model's
 // Redis memory by key family, its page read as one script and as single-key commands (the Redis
 // Cluster variant), and home-feed reads after FLUSHDB of the bench's Redis database (the
-// cold path) against the same reads warm. Last, the goals of issue 12, with the fan-out rate
-// against the previous run's feed.json. Method: docs/benchmarks.md.
+// cold path) against the same reads warm. Then the telemetry overhead (issue 14): the system
+// restarted with telemetry off, on at 1% and at 100% sampling exported to Zipkin, and at 100% with
+// no exporter, server CPU per home-feed read and per echo at one fixed rate (telemetry.ts). Last,
+// the goals of issue 12, with the fan-out rate against the previous run's feed.json.
+// Method: docs/benchmarks.md.
 //   node --import tsx bench/feed/run.ts [--smoke]
 // --smoke: tiny graphs, a second per step, no ghz, PostgreSQL only when installed; exits non-zero
 // on any failed call. Environment: the FEEDMESH_* addresses of scripts/infra/infra.sh env,
@@ -15,7 +18,9 @@
 // the workloads, the pull and the ceilings: for trying the curves alone), BENCH_ONLY=reads (of the
 // workloads only the home-feed reads: for profiling them), BENCH_STEP (seconds per step),
 // BENCH_REED_USERS and BENCH_SKEW_USERS (smaller graphs, for a rehearsal), BENCH_SETTLE_TIMEOUT
-// (seconds to wait for the fan-out to settle before going on; 600).
+// (seconds to wait for the fan-out to settle before going on; 600). The system under test runs
+// with telemetry as the OTEL_* environment says (by default: on, every trace sampled, no exporter),
+// except in the telemetry step, which sets it per setting.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -33,7 +38,8 @@ import { summarize as summarizeProfile } from "./profile.js";
 import { ensureDatabase, loadPostgres, pgbenchScript, postgresUrl, runPgbench } from "./pull.js";
 import { type Figures, report } from "./report.js";
 import { type PageVariants, pageVariants } from "./split.js";
-import { createPosts, deleteTopics, freshStores, type SutEnv, startSut } from "./system.js";
+import { createPosts, deleteTopics, freshStores, type Sut, type SutEnv, startSut } from "./system.js";
+import { type TelemetryFigures, telemetryOverhead } from "./telemetry.js";
 import { visibilityProbes } from "./visibility.js";
 
 const smoke = process.argv.includes("--smoke");
@@ -63,10 +69,16 @@ const previous = readPrevious(path.join(root, "bench/results/feed.json"));
 const elapsed = () => `${((performance.now() - T0) / 60_000).toFixed(1)} min`;
 const phase = (name: string) => say(`==== ${name} (${elapsed()} into the run)`);
 
+/**
+ * Runs a load child; with serverPid, the server's CPU per call. opts.idleUsPerS: the idle rate to
+ * deduct (default: the system under test's, measured once loaded); opts.perCallStarted: per call
+ * started, warm-up included (the CPU is the whole step's), instead of the measured rate × the wall time.
+ */
 async function runLoadChild(
   spec: Omit<LoadSpec, "seed">,
   label: string,
   serverPid?: number,
+  opts: { idleUsPerS?: number; perCallStarted?: boolean } = {},
 ): Promise<LoadResult & { serverCpuUsPerCall: number; serverCpuUs: number }> {
   const file = path.join(tmp, `spec-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify({ ...spec, seed: SEED }));
@@ -81,8 +93,13 @@ async function runLoadChild(
   // The server's CPU (all its threads) during the child's whole run, less its idle background
   // (the outbox relay's polling, Kafka heartbeats), per call at the measured rate.
   const wallS = (performance.now() - wall0) / 1000;
-  const busyUs = cpuMicros(serverPid) - cpu0 - (serverPid === idle.pid ? idle.usPerS * wallS : 0);
-  const serverCpuUsPerCall = result.all.rps > 0 ? Math.max(0, busyUs) / (result.all.rps * wallS) : 0;
+  const idleUs = (opts.idleUsPerS ?? (serverPid === idle.pid ? idle.usPerS : 0)) * wallS;
+  const busyUs = cpuMicros(serverPid) - cpu0 - idleUs;
+  const serverCpuUsPerCall = opts.perCallStarted
+    ? Math.max(0, busyUs) / Math.max(1, result.calls)
+    : result.all.rps > 0
+      ? Math.max(0, busyUs) / (result.all.rps * wallS)
+      : 0;
   const ops = Object.entries(result.ops)
     .map(([op, s]) => `${op} p50 ${s.p50.toFixed(1)} p90 ${s.p90.toFixed(1)} p99 ${s.p99.toFixed(1)} p99.9 ${s.p999.toFixed(1)} ms`)
     .join(", ");
@@ -102,6 +119,20 @@ async function runLoadChild(
 /** The system under test's CPU use while idle (µs per second), measured once it is loaded. */
 const idle = { pid: undefined as number | undefined, usPerS: 0 };
 
+/** startSut, retried twice: Kafka sometimes answers a topic's metadata before the topic exists
+ * (UNKNOWN_TOPIC_OR_PARTITION while the server creates its topics). */
+async function startSutRetried(nodeArgs: string[] = [], extra: Record<string, string> = {}): Promise<Sut> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSut(env, nodeArgs, extra);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      say(`feedmesh did not start (${(err as Error).message}); trying again`);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}
+
 const MIX = { home: 60, timeline: 30, post: 10 };
 const HOME = { home: 1, timeline: 0, post: 0 };
 
@@ -117,18 +148,11 @@ async function main() {
   phase("fresh stores, start feedmesh");
   await freshStores(env);
   const startMemory = await instanceMemory(redisUrl, env.redisDb);
-  // Kafka sometimes answers a topic's metadata before the topic exists (UNKNOWN_TOPIC_OR_PARTITION
-  // while the server creates its topics); a failed start is retried twice.
-  let sut: Awaited<ReturnType<typeof startSut>> | undefined;
-  for (let attempt = 1; !sut; attempt++) {
-    try {
-      sut = await startSut(env, cpuProf);
-    } catch (err) {
-      if (attempt === 3) throw err;
-      say(`feedmesh did not start (${(err as Error).message}); trying again`);
-      await new Promise((r) => setTimeout(r, 3000));
-    }
-  }
+  const sut = await startSutRetried(cpuProf);
+  const otel = ["OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_TRACES_EXPORTER"]
+    .map((k) => `${k}=${process.env[k] ?? "(unset)"}`)
+    .join(" ");
+  say(`feedmesh runs with telemetry as the environment says: ${otel}`);
   const pid = sut.child.pid;
   const cql = cassandraClient(env.contactPoints, env.keyspace);
   await cql.connect();
@@ -392,6 +416,33 @@ async function main() {
   const memory = await redisMemory(redisUrl, env.redisDb, [10, 50, 100, 200, 500]);
 
   await sut.close();
+
+  // Telemetry overhead: the same stores and readers, the server restarted once per setting.
+  let telemetry: TelemetryFigures | undefined;
+  if (only !== "curves") {
+    const late = !smoke && performance.now() - T0 > 25 * 60_000;
+    if (late) say(`${elapsed()} into the run: the telemetry step leaves out "100%, no exporter" to end within 30 minutes`);
+    // A smoke run: off and 100% only (each setting is a server start); a late run: no "100%, no exporter".
+    const settings = smoke ? ["off", "100pct"] : late ? ["off", "1pct", "100pct"] : ["off", "1pct", "100pct", "100pct-none"];
+    phase(`telemetry overhead: the server restarted for each of ${settings.join(", ")}; CPU per read and per echo at one rate`);
+    const half = work[reed.graph.name]?.open.find((o) => o.fraction === 0.5)?.rate;
+    telemetry = await telemetryOverhead({
+      smoke,
+      graph: reed.graph.name,
+      usersFile: usersFile(reed),
+      rate: half ?? (smoke ? 50 : 200),
+      rateFrom: half ? `half the maximum of the ${reed.graph.name} mix, as the other open-loop steps` : "a fixed rate",
+      warmup: smoke ? 0.5 : 2,
+      seconds: smoke ? 1 : Math.min(STEP, 8),
+      idleSeconds: smoke ? 1 : 3,
+      scrapes: smoke ? 3 : 20,
+      settings,
+      warmReaders: !smoke,
+      start: (extra) => startSutRetried([], extra),
+      run: (spec, label, serverPid, idleUsPerS) => runLoadChild(spec, label, serverPid, { idleUsPerS, perCallStarted: true }),
+      failures,
+    });
+  }
   await cql.shutdown();
   await deleteTopics(env.kafka, env.topicPrefix);
 
@@ -414,6 +465,7 @@ async function main() {
     ...(modelMemory ? { modelMemory } : {}),
     cold,
     variants,
+    ...(telemetry ? { telemetry } : {}),
     previous,
     goals: [],
   };

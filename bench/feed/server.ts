@@ -8,6 +8,10 @@
 //   profile-stop <file>  stops it and writes the .cpuprofile: {"profiled":"<file>"}
 //   stats                which path served the home-feed reads so far: {"stats":{fast,slow,...}}
 // Exits on SIGTERM or when stdin closes (the parent went away).
+// Telemetry starts first, as in services/main.ts: the instrumentations patch cassandra-driver,
+// node-redis and the AWS SDK as they load, so the bench measures what production runs. The
+// OTEL_* environment configures it (OTEL_SDK_DISABLED=true: off; bench/feed/telemetry.ts).
+import "../../services/platform/telemetry.start.js";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
@@ -16,6 +20,7 @@ import { feedReaderOf } from "../../services/feed/index.js";
 import { MODULES } from "../../services/modules.js";
 import { startApp } from "../../services/platform/app.js";
 import { loadConfig } from "../../services/platform/config.js";
+import { stopTelemetry } from "../../services/platform/telemetry.js";
 
 // BENCH_MODULES: which modules run (default: the feed path and engagement, whose counters the
 // feed items carry).
@@ -50,7 +55,11 @@ const stop = () => {
   stopping = true;
   const hard = setTimeout(() => process.exit(0), 15_000);
   hard.unref();
-  void app.stop().finally(() => process.exit(0));
+  // stopTelemetry: the last batch of spans is exported (as services/main.ts does on SIGTERM).
+  void app
+    .stop()
+    .then(stopTelemetry)
+    .finally(() => process.exit(0));
 };
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);

@@ -19,6 +19,8 @@ export interface Sut {
   child: ChildProcess;
   lines: Lines;
   grpc: string;
+  /** host:port of the HTTP port (Connect, /metrics). */
+  http: string;
   feed: Client<typeof FeedService>;
   post: Client<typeof PostService>;
   identity: Client<typeof IdentityService>;
@@ -54,7 +56,8 @@ export async function freshStores(e: SutEnv): Promise<void> {
   await r.close();
 }
 
-export async function startSut(e: SutEnv, nodeArgs: string[] = []): Promise<Sut> {
+/** Starts server.ts; `extra`: more environment (the OTEL_* settings of bench/feed/telemetry.ts). */
+export async function startSut(e: SutEnv, nodeArgs: string[] = [], extra: Record<string, string> = {}): Promise<Sut> {
   const env = {
     FEEDMESH_STORE: "cassandra",
     FEEDMESH_CASSANDRA_CONTACT_POINTS: e.contactPoints,
@@ -69,10 +72,11 @@ export async function startSut(e: SutEnv, nodeArgs: string[] = []): Promise<Sut>
     FEEDMESH_SECRET: "a-bench-secret-that-is-long-enough-000",
     FEEDMESH_ACCESS_TOKEN_TTL: "4h",
     BENCH_MODULES: e.modules,
+    ...extra,
   };
   const child = spawnTs("server.ts", [], env, nodeArgs);
   const lines = new Lines(child, "feedmesh server");
-  const ready = await lines.next<{ grpc: number }>("ready", 180_000);
+  const ready = await lines.next<{ grpc: number; http: number }>("ready", 180_000);
   const grpc = `127.0.0.1:${ready.grpc}`;
   const transport = createGrpcJsTransport(grpc);
   const identity = createClient(IdentityService, transport);
@@ -81,6 +85,7 @@ export async function startSut(e: SutEnv, nodeArgs: string[] = []): Promise<Sut>
     child,
     lines,
     grpc,
+    http: `127.0.0.1:${ready.http}`,
     identity,
     feed: createClient(FeedService, transport),
     post: createClient(PostService, transport),

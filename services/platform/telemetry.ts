@@ -93,6 +93,7 @@ function exportersFromEnv(env: NodeJS.ProcessEnv): SpanProcessor[] {
 export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   // OTEL_SDK_DISABLED=true: no spans, no metrics, no instrumentation (the bench's baseline).
   if (sdk || env.OTEL_SDK_DISABLED === "true") return;
+  process.env.OTEL_LOGS_EXPORTER ??= "none"; // logs go to stdout (pino), not to an OTLP collector
   prometheus = new PrometheusExporter({ preventServerStart: true });
   const readers: MetricReader[] = [prometheus];
   if ((env.OTEL_METRICS_EXPORTER ?? "").split(",").includes("otlp")) {
