@@ -119,6 +119,7 @@ describe("errors and authorization", () => {
         body: JSON.stringify(body),
       });
       assert.equal(res.status, 400);
+      assert.match(res.headers.get("x-trace-id") ?? "", /^[0-9a-f]{32}$/, "an error names its trace");
       const err = (await res.json()) as { details: { debug: { fieldViolations: { field: string }[] } }[] };
       return err.details[0]!.debug.fieldViolations.map((v) => v.field);
     };
