@@ -1,7 +1,8 @@
 // Clients of the other services, generated from the contracts. In the embedded mode they call
 // the in-process handlers (through the same interceptors); in the microservices mode they call
 // the service's gRPC port. Every call carries a credential: the user's own token when a service
-// acts for a user, or a short-lived service token when it acts on its own.
+// acts for a user, or a short-lived service token when it acts on its own; and the W3C trace
+// context of a client span, so that the callee's spans join the caller's trace.
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, Code, ConnectError, createClient, type HandlerContext, type Transport } from "@connectrpc/connect";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
