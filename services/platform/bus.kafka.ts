@@ -15,8 +15,9 @@ const HEARTBEAT_WHILE_HANDLING_MS = 2_000;
 export class KafkaBus implements EventBus {
   private readonly groups = new Map<string, Map<Topic, EventHandler<Topic>>>();
   private readonly consumers: Consumer[] = [];
-  /** The admin client the lag gauge holds, once it has been scraped. */
-  private lagAdmin: (() => Admin | undefined) | undefined;
+  /** The lag gauge: registered at the first start; its admin client connects at the first scrape. */
+  private lagObserved = false;
+  private lagAdmin: Admin | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -32,7 +33,7 @@ export class KafkaBus implements EventBus {
   }
 
   async start(): Promise<void> {
-    if (this.groups.size > 0 && !this.lagAdmin) this.observeLag();
+    if (this.groups.size > 0 && !this.lagObserved) this.observeLag();
     for (const [group, topics] of this.groups) {
       const consumer = this.kafka.consumer({
         groupId: `${this.prefix}feedmesh.${group}`,
@@ -123,23 +124,22 @@ export class KafkaBus implements EventBus {
 
   /** feedmesh.kafka.consumer.lag, read from the brokers when scraped (nothing while they are down). */
   private observeLag(): void {
-    let admin: Admin | undefined;
+    this.lagObserved = true;
     instruments()
       .meter.createObservableGauge("feedmesh.kafka.consumer.lag", { description: "Messages not yet consumed, per group and topic" })
       .addCallback(async (result) => {
         if (this.consumers.length === 0) return; // stopped
         try {
-          if (!admin) {
-            admin = this.kafka.admin();
-            await admin.connect();
+          if (!this.lagAdmin) {
+            this.lagAdmin = this.kafka.admin();
+            await this.lagAdmin.connect();
           }
-          for (const l of await this.lag(admin)) result.observe(l.messages, consumerAttributes(l.topic, l.group));
+          for (const l of await this.lag(this.lagAdmin)) result.observe(l.messages, consumerAttributes(l.topic, l.group));
         } catch {
-          await admin?.disconnect().catch(() => undefined);
-          admin = undefined;
+          await this.lagAdmin?.disconnect().catch(() => undefined);
+          this.lagAdmin = undefined;
         }
       });
-    this.lagAdmin = () => admin;
   }
 
   private async handle(group: string, topic: Topic, handler: EventHandler<Topic>, message: KafkaMessage): Promise<void> {
@@ -154,9 +154,8 @@ export class KafkaBus implements EventBus {
   }
 
   async stop(): Promise<void> {
-    await this.lagAdmin?.()
-      ?.disconnect()
-      .catch(() => undefined);
+    await this.lagAdmin?.disconnect().catch(() => undefined);
+    this.lagAdmin = undefined;
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.length = 0;
   }

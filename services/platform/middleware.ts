@@ -72,11 +72,12 @@ function wrapUnary(service: DescService, method: DescMethod, handler: AnyHandler
 function wrapServerStream(service: DescService, method: DescMethod, handler: AnyHandler, deps: MiddlewareDeps): AnyHandler {
   const rpc = `${service.typeName}/${method.name}`;
   return async function* (req, ctx) {
+    // inSpan answers its own failures already mapped; the stream's are mapped here
+    await inSpan(rpc, method, ctx, deps, async () => {
+      await authenticate(rpc, ctx, deps.verifier);
+      validate(method, req, deps.validator);
+    });
     try {
-      await inSpan(rpc, method, ctx, deps, async () => {
-        await authenticate(rpc, ctx, deps.verifier);
-        validate(method, req, deps.validator);
-      });
       yield* handler(req, ctx) as AsyncIterable<unknown>;
     } catch (err) {
       throw mapError(rpc, method, ctx, err, deps.log);
